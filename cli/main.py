@@ -1,0 +1,386 @@
+"""The `lessons` command line: thin click commands over the service functions in graph/ and ingest/.
+
+Human-readable tables by default, `--json` for machines. Errors print `Error: ...` with a
+hint and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from lessons.graph.embeddings import CachingEmbedder, open_embedder
+from lessons.graph.errors import LessonsError
+from lessons.graph.search import FailureContext, SearchHit, failure_context, search
+from lessons.graph.settings import Settings
+from lessons.graph.store import GraphStore, open_store
+from lessons.ingest.parsers import FORMATS
+from lessons.ingest.pipeline import FileResult, FileStatus, IngestReport, discover, ingest
+from lessons.ingest.record import record_json_schema
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "postmortems"
+DEMO_QUESTIONS = (
+    "checkout requests time out because the database has no free connections",
+    "users cannot reach the site after a DNS change",
+)
+
+
+@dataclass
+class Session:
+    """Store and embedder for one command, opened on first use and closed at the end."""
+
+    settings: Settings
+    _store: GraphStore | None = None
+    _embedder: CachingEmbedder | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def store(self) -> GraphStore:
+        if self._store is None:
+            self._store = open_store(self.settings.store_url)
+            self.closers.append(self._store.close)
+        return self._store
+
+    @property
+    def embedder(self) -> CachingEmbedder:
+        if self._embedder is None:
+            self._embedder = open_embedder(self.settings.embed_model, self.settings.cache_dir)
+            self.closers.append(self._embedder.close)
+        return self._embedder
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+class LessonsGroup(click.Group):
+    """Turns `LessonsError` into `Error: <message>` plus its hint, with exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LessonsError as e:
+            message = f"{e}\n{e.hint}" if e.hint else str(e)
+            raise click.ClickException(message) from e
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(cls=LessonsGroup)
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Graph store: sqlite:///file.db, a file path, or neo4j://host:7687. "
+    "Default: $LESSONS_STORE, else a SQLite file in your data directory.",
+)
+@click.version_option(version("lessons"), prog_name="lessons")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None) -> None:
+    """Has this failed before, and what did we learn?
+
+    A knowledge graph of failures, their causes, experiments, lessons and adopted practices.
+
+    \b
+    Example:
+      lessons ingest postmortems/
+      lessons search "checkout times out, database connections exhausted"
+    """
+    session = Session(Settings.from_env(store_url=store))
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Parse and validate only; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--format",
+    "stdin_format",
+    type=click.Choice(sorted(FORMATS)),
+    default="md",
+    show_default=True,
+    help="Format of standard input (PATH '-').",
+)
+@click.pass_obj
+def ingest_command(
+    session: Session, paths: tuple[str, ...], dry_run: bool, as_json: bool, stdin_format: str
+) -> None:
+    """Import postmortems: Markdown, YAML, JSON, JSON Lines or CSV files.
+
+    PATHS are files, directories (walked recursively), glob patterns, or '-' for standard
+    input. Unchanged files are skipped; a changed file replaces what it said before; a bad
+    file is reported and skipped, and the exit status is then 1.
+
+    \b
+    Examples:
+      lessons ingest examples/postmortems/
+      lessons ingest --dry-run --json incident.md
+      cat incident.md | lessons ingest -
+    """
+    sources, missing = discover(paths, stdin_format=stdin_format)
+    err = Console(stderr=True, soft_wrap=True)
+    for path in missing:
+        err.print(f"[red]failed[/red] {path}: no such file, directory or matching file")
+    if dry_run and as_json:
+        report = ingest(session.store, session.embedder, sources, dry_run=True)
+        for result in report.results:
+            for fid, record in zip(result.failure_ids, result.records, strict=True):
+                click.echo(record.model_copy(update={"id": fid}).model_dump_json())
+    else:
+        report = _ingest_with_progress(session, sources, dry_run, err, quiet=as_json)
+    if as_json and not dry_run:
+        _echo_json(_report_json(report, missing))
+    elif not as_json:
+        _print_summary(report, missing, err)
+    else:
+        for result in report.results:
+            if result.error:
+                err.print(f"failed {result.error}", markup=False)
+    if missing or not report.ok:
+        raise SystemExit(1)
+
+
+def _ingest_with_progress(
+    session: Session, sources: list[Any], dry_run: bool, err: Console, *, quiet: bool
+) -> IngestReport:
+    def report_failure(result: FileResult) -> None:
+        if result.error and not quiet:
+            err.print(f"[red]failed[/red] {result.error}", highlight=False)
+
+    if not err.is_terminal or len(sources) < 20:
+        return ingest(
+            session.store, session.embedder, sources, dry_run=dry_run, on_result=report_failure
+        )
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=len(sources))
+
+        def advance(result: FileResult) -> None:
+            report_failure(result)
+            progress.advance(task)
+
+        return ingest(session.store, session.embedder, sources, dry_run=dry_run, on_result=advance)
+
+
+def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
+    files = [
+        {
+            "path": r.path,
+            "status": r.status.value,
+            "failure_ids": r.failure_ids,
+            "error": r.error,
+        }
+        for r in report.results
+    ]
+    files += [
+        {"path": p, "status": "failed", "failure_ids": [], "error": f"{p}: no such file"}
+        for p in missing
+    ]
+    counts = {s.value: report.count(s) for s in FileStatus}
+    counts["failed"] += len(missing)
+    return {
+        "counts": counts,
+        "texts_encoded": report.texts_encoded,
+        "unlinked_recurrences": [[e.source, e.target] for e in report.unlinked],
+        "files": files,
+    }
+
+
+def _print_summary(report: IngestReport, missing: list[str], err: Console) -> None:
+    for edge in report.unlinked:
+        err.print(
+            f"[yellow]note[/yellow] {edge.source} is a recurrence of {edge.target}, "
+            "which is not imported yet; the link is made when it is.",
+            highlight=False,
+        )
+    parts = [f"{report.count(s)} {s.value}" for s in FileStatus if report.count(s)]
+    if missing:
+        parts.append(f"{len(missing)} not found")
+    click.echo(", ".join(parts or ["nothing to import"]) + f" ({report.texts_encoded} texts encoded)")
+
+
+@cli.command("search")
+@click.argument("text")
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def search_command(session: Session, text: str, limit: int, as_json: bool) -> None:
+    """Find past failures like TEXT, with their causes, lessons and practices.
+
+    \b
+    Example:
+      lessons search "payments API returns 503 after a config push"
+    """
+    hits = search(session.store, session.embedder, text, limit=limit)
+    if as_json:
+        _echo_json([hit.model_dump(mode="json") for hit in hits])
+        return
+    if not hits:
+        click.echo("No similar failures found. Import postmortems with `lessons ingest PATH`.")
+        return
+    _print_hits(hits)
+
+
+def _print_hits(hits: list[SearchHit]) -> None:
+    out = _out()
+    for number, hit in enumerate(hits, start=1):
+        failure = hit.context.failure
+        when = failure.occurred_at.date().isoformat() if failure.occurred_at else "date unknown"
+        out.print(f"[bold]{number}. {failure.title}[/bold]  ({failure.id}, {when})", highlight=False)
+        out.print(f"   why: {'; '.join(hit.why)}", highlight=False)
+        if hit.context.causes:
+            causes = ", ".join(f"{c.name} ({c.role})" for c in hit.context.causes[:4])
+            out.print(f"   causes: {causes}", highlight=False)
+        for lesson in hit.context.lessons[:2]:
+            out.print(f"   lesson: {lesson}", highlight=False)
+        for practice in hit.context.practices[:3]:
+            out.print(f"   practice: {practice.name} [{practice.status.value}]", highlight=False)
+
+
+@cli.command("show")
+@click.argument("failure_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def show_command(session: Session, failure_id: str, as_json: bool) -> None:
+    """Show one failure with its causes, experiments, lessons, practices and actions.
+
+    \b
+    Example:
+      lessons show 2024-03-12-checkout-db-pool
+    """
+    context = failure_context(session.store, failure_id)
+    if as_json:
+        _echo_json(context.model_dump(mode="json"))
+    else:
+        _print_context(context)
+
+
+def _print_context(context: FailureContext) -> None:
+    out = _out()
+    failure = context.failure
+    out.print(f"[bold]{failure.title}[/bold]  ({failure.id})", highlight=False)
+    facts = {
+        "occurred": failure.occurred_at.isoformat() if failure.occurred_at else None,
+        "severity": failure.severity,
+        "team": context.team,
+        "components": ", ".join(context.components) or None,
+        "recurrence of": ", ".join(context.recurrence_of) or None,
+        "recurred as": ", ".join(context.recurred_as) or None,
+    }
+    for key, value in facts.items():
+        if value:
+            out.print(f"{key}: {value}", highlight=False)
+    out.print(f"\n{failure.summary}\n", highlight=False)
+    sections: list[tuple[str, list[str]]] = [
+        ("Causes", [f"{c.name} ({c.role})" for c in context.causes]),
+        (
+            "Experiments",
+            [f"{e.hypothesis} -> {e.outcome.value}" + (f": {e.finding}" if e.finding else "")
+             for e in context.experiments],
+        ),
+        ("Lessons", context.lessons),
+        ("Practices", [f"{p.name} [{p.status.value}]" for p in context.practices]),
+        ("Actions", [f"{a.text} ({a.owner or 'no owner'}, {a.status})" for a in context.actions]),
+    ]
+    for title, lines in sections:
+        if lines:
+            out.print(f"[bold]{title}[/bold]")
+            for line in lines:
+                out.print(f"  - {line}", highlight=False)
+
+
+@cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def stats_command(session: Session, as_json: bool) -> None:
+    """Count the nodes and edges in the store.
+
+    \b
+    Example:
+      lessons --store sqlite:///team.db stats
+    """
+    stats = session.store.stats()
+    if as_json:
+        _echo_json({"store": session.settings.store_url, "nodes": stats.nodes, "edges": stats.edges})
+        return
+    table = Table(title=f"lessons store: {session.settings.store_url}")
+    table.add_column("kind")
+    table.add_column("name")
+    table.add_column("count", justify="right")
+    for label, count in sorted(stats.nodes.items()):
+        table.add_row("node", label, str(count))
+    for rel, count in sorted(stats.edges.items()):
+        table.add_row("edge", rel, str(count))
+    _out().print(table)
+
+
+@cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the canonical postmortem record (docs/format.md).
+
+    \b
+    Example:
+      lessons schema > postmortem-record.schema.json
+    """
+    click.echo(record_json_schema(), nl=False)
+
+
+@cli.command("demo")
+@click.option(
+    "--examples",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help=f"Folder of postmortems to import (default: {EXAMPLES_DIR}).",
+)
+@click.pass_obj
+def demo_command(session: Session, examples: Path | None) -> None:
+    """Import the example postmortems into a temporary store and ask two questions.
+
+    \b
+    Example:
+      lessons demo
+    """
+    folder = examples or EXAMPLES_DIR
+    if not folder.is_dir():
+        raise click.ClickException(
+            f"no example postmortems at {folder}\nRun the demo from a clone of the repository "
+            "or pass --examples FOLDER."
+        )
+    workdir = Path(tempfile.mkdtemp(prefix="lessons-demo-"))
+    demo = Session(Settings(store_url=str(workdir / "demo.sqlite3"),
+                            embed_model=session.settings.embed_model,
+                            cache_dir=session.settings.cache_dir))
+    try:
+        sources, _ = discover([str(folder)])
+        report = ingest(demo.store, demo.embedder, sources)
+        click.echo(f"Imported {report.count(FileStatus.IMPORTED)} postmortems from {folder}.")
+        for result in report.results:
+            if result.error:
+                click.echo(f"failed {result.error}")
+        for question in DEMO_QUESTIONS:
+            click.echo(f"\n$ lessons search {question!r}")
+            _print_hits(search(demo.store, demo.embedder, question, limit=3))
+        stats = demo.store.stats()
+        click.echo(f"\nThe demo graph: {stats.total_nodes} nodes, {stats.total_edges} edges.")
+    finally:
+        demo.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not report.ok:
+        raise SystemExit(1)

@@ -1,0 +1,318 @@
+"""The domain model: a closed set of node labels and relationship types, as plain typed data.
+
+Nodes are frozen pydantic models, one class per label. `Node.search_text()` is the text that is
+embedded and keyword-indexed for that node. Edges are typed by `RelType`; `EDGE_ENDPOINTS`
+says which labels each relationship type may connect, so a store never holds a graph the
+domain does not allow.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lessons.graph.errors import ValidationError
+
+
+class Label(StrEnum):
+    """Node labels."""
+
+    FAILURE = "Failure"
+    CAUSE = "Cause"
+    EXPERIMENT = "Experiment"
+    LESSON = "Lesson"
+    PRACTICE = "Practice"
+    ACTION = "Action"
+    COMPONENT = "Component"
+    TEAM = "Team"
+    DOCUMENT = "Document"
+
+
+class RelType(StrEnum):
+    """Relationship types."""
+
+    CAUSED_BY = "CAUSED_BY"
+    AFFECTED = "AFFECTED"
+    OWNED_BY = "OWNED_BY"
+    INVESTIGATED_BY = "INVESTIGATED_BY"
+    TESTED = "TESTED"
+    TAUGHT = "TAUGHT"
+    ADOPTED_AS = "ADOPTED_AS"
+    ADDRESSES = "ADDRESSES"
+    HAS_ACTION = "HAS_ACTION"
+    IMPLEMENTS = "IMPLEMENTS"
+    RECURRENCE_OF = "RECURRENCE_OF"
+    DOCUMENTED_IN = "DOCUMENTED_IN"
+
+
+class CauseRole(StrEnum):
+    """How a cause contributed to a failure."""
+
+    ROOT = "root"
+    TRIGGER = "trigger"
+    CONTRIBUTING = "contributing"
+
+
+class ExperimentOutcome(StrEnum):
+    """What an experiment found about its hypothesis."""
+
+    CONFIRMED = "confirmed"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+
+
+class PracticeStatus(StrEnum):
+    """Life cycle of a practice."""
+
+    PROPOSED = "proposed"
+    ADOPTED = "adopted"
+    VERIFIED = "verified"
+    RETIRED = "retired"
+
+
+EDGE_ENDPOINTS: dict[RelType, tuple[Label, Label]] = {
+    RelType.CAUSED_BY: (Label.FAILURE, Label.CAUSE),
+    RelType.AFFECTED: (Label.FAILURE, Label.COMPONENT),
+    RelType.OWNED_BY: (Label.FAILURE, Label.TEAM),
+    RelType.INVESTIGATED_BY: (Label.FAILURE, Label.EXPERIMENT),
+    RelType.TESTED: (Label.EXPERIMENT, Label.CAUSE),
+    RelType.TAUGHT: (Label.FAILURE, Label.LESSON),
+    RelType.ADOPTED_AS: (Label.LESSON, Label.PRACTICE),
+    RelType.ADDRESSES: (Label.PRACTICE, Label.CAUSE),
+    RelType.HAS_ACTION: (Label.FAILURE, Label.ACTION),
+    RelType.IMPLEMENTS: (Label.ACTION, Label.PRACTICE),
+    RelType.RECURRENCE_OF: (Label.FAILURE, Label.FAILURE),
+    RelType.DOCUMENTED_IN: (Label.FAILURE, Label.DOCUMENT),
+}
+
+_FAILURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """Lower-case ASCII slug: `"DB Connection-Pool exhausted!"` -> `"db-connection-pool-exhausted"`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+def entity_id(label: Label, name: str) -> str:
+    """Id of a shared entity (cause, component, team, practice) from its normalised name."""
+    slug = slugify(name)
+    if not slug:
+        raise ValidationError(f"{label} name {name!r} has no letters or digits")
+    return f"{label.lower()}:{slug}"
+
+
+def failure_id(candidate: str) -> str:
+    """A valid failure id: `candidate` itself when it is already id-shaped, else its slug."""
+    if _FAILURE_ID.match(candidate):
+        return candidate
+    slug = slugify(candidate)
+    if not slug:
+        raise ValidationError(f"cannot make a failure id from {candidate!r}")
+    return slug
+
+
+class NodeBase(BaseModel):
+    """Fields and behaviour shared by every node."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label: ClassVar[Label]
+
+    id: str = Field(min_length=1, max_length=300)
+
+    def search_text(self) -> str:
+        """The text that is embedded and keyword-indexed for this node."""
+        raise NotImplementedError
+
+    def properties(self) -> dict[str, Any]:
+        """Properties as JSON-compatible values, without the id."""
+        return self.model_dump(mode="json", exclude={"id"})
+
+
+class Failure(NodeBase):
+    """Something that went wrong."""
+
+    label: ClassVar[Label] = Label.FAILURE
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    occurred_at: datetime | None = None
+    detected_by: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    impact: str | None = None
+    detection: str | None = None
+    resolution: str | None = None
+    tags: tuple[str, ...] = ()
+    timeline: tuple[str, ...] = ()
+    recurrence_of: tuple[str, ...] = ()  # ids the source document declared, linked when present
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _FAILURE_ID.match(value):
+            raise ValueError("failure ids are letters, digits, '.', '_' or '-' (at most 200)")
+        return value
+
+    def search_text(self) -> str:
+        return f"{self.title}. {self.summary}"
+
+
+class Cause(NodeBase):
+    """Why a failure happened; shared between failures."""
+
+    label: ClassVar[Label] = Label.CAUSE
+    name: str = Field(min_length=1)
+    category: str | None = None
+    description: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    def search_text(self) -> str:
+        return self.name
+
+
+class Experiment(NodeBase):
+    """A hypothesis that was tested while making sense of a failure."""
+
+    label: ClassVar[Label] = Label.EXPERIMENT
+    hypothesis: str = Field(min_length=1)
+    method: str | None = None
+    outcome: ExperimentOutcome = ExperimentOutcome.INCONCLUSIVE
+    finding: str | None = None
+
+    def search_text(self) -> str:
+        return " ".join(part for part in (self.hypothesis, self.finding) if part)
+
+
+class Lesson(NodeBase):
+    """What a failure taught."""
+
+    label: ClassVar[Label] = Label.LESSON
+    text: str = Field(min_length=1)
+
+    def search_text(self) -> str:
+        return self.text
+
+
+class Practice(NodeBase):
+    """A way of working adopted so a lesson sticks; shared between failures."""
+
+    label: ClassVar[Label] = Label.PRACTICE
+    name: str = Field(min_length=1)
+    description: str | None = None
+    status: PracticeStatus = PracticeStatus.PROPOSED
+    adopted_at: date | None = None
+
+    def search_text(self) -> str:
+        return f"{self.name}. {self.description}" if self.description else self.name
+
+
+class Action(NodeBase):
+    """A follow-up item with an owner."""
+
+    label: ClassVar[Label] = Label.ACTION
+    text: str = Field(min_length=1)
+    owner: str | None = None
+    status: str = "open"
+    due: date | None = None
+
+    def search_text(self) -> str:
+        return self.text
+
+
+class Component(NodeBase):
+    """A system, service or part that a failure affected; shared between failures."""
+
+    label: ClassVar[Label] = Label.COMPONENT
+    name: str = Field(min_length=1)
+
+    def search_text(self) -> str:
+        return self.name
+
+
+class Team(NodeBase):
+    """The team that owns a failure; shared between failures."""
+
+    label: ClassVar[Label] = Label.TEAM
+    name: str = Field(min_length=1)
+
+    def search_text(self) -> str:
+        return self.name
+
+
+class Document(NodeBase):
+    """A source file that was imported."""
+
+    label: ClassVar[Label] = Label.DOCUMENT
+    path: str
+    sha256: str
+    format: str
+    ingested_at: datetime
+
+    def search_text(self) -> str:
+        return ""
+
+
+Node = Failure | Cause | Experiment | Lesson | Practice | Action | Component | Team | Document
+
+NODE_TYPES: dict[Label, type[Node]] = {
+    cls.label: cls
+    for cls in (Failure, Cause, Experiment, Lesson, Practice, Action, Component, Team, Document)
+}
+
+
+def node_from_properties(label: str, node_id: str, properties: dict[str, Any]) -> Node:
+    """Rebuild a typed node from what a store holds."""
+    try:
+        node_type = NODE_TYPES[Label(label)]
+    except ValueError as e:
+        raise ValidationError(f"unknown node label {label!r}") from e
+    return node_type.model_validate({"id": node_id, **properties})
+
+
+class Edge(BaseModel):
+    """A typed relationship; `role` is set on CAUSED_BY edges only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str
+    rel: RelType
+    target: str
+    role: CauseRole | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_role(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("rel") == RelType.CAUSED_BY:
+            return {**data, "role": data.get("role") or CauseRole.ROOT}
+        return data
+
+    @model_validator(mode="after")
+    def _role_only_on_caused_by(self) -> Edge:
+        if self.rel is not RelType.CAUSED_BY and self.role is not None:
+            raise ValueError("only CAUSED_BY edges have a role")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity of the edge: at most one edge of a type between two nodes."""
+        return (self.source, self.rel.value, self.target)
+
+    def properties(self) -> dict[str, Any]:
+        """Edge properties as JSON-compatible values."""
+        return {"role": self.role.value} if self.role else {}
+
+
+def check_edge(edge: Edge, source_label: str, target_label: str) -> None:
+    """Raise `ValidationError` unless `edge` connects the labels its type allows."""
+    expected = EDGE_ENDPOINTS[edge.rel]
+    if (source_label, target_label) != (expected[0].value, expected[1].value):
+        raise ValidationError(
+            f"{edge.rel} connects {expected[0]} -> {expected[1]}, "
+            f"not {source_label} -> {target_label} ({edge.source} -> {edge.target})"
+        )

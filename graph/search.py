@@ -1,0 +1,222 @@
+"""Search for past failures: vector and keyword rankings fused by reciprocal rank fusion.
+
+Ranking is pure functions over ids and scores (`reciprocal_rank_fusion`); the store only
+supplies the candidate rankings and, afterwards, what each hit's failure taught.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from pydantic import BaseModel
+
+from lessons.graph.embeddings import Embedder
+from lessons.graph.errors import ValidationError
+from lessons.graph.models import (
+    Action,
+    Cause,
+    Component,
+    Document,
+    Experiment,
+    ExperimentOutcome,
+    Failure,
+    Label,
+    Lesson,
+    Practice,
+    PracticeStatus,
+    RelType,
+    Team,
+)
+from lessons.graph.store import GraphStore
+from lessons.graph.text import keyword_terms
+
+RRF_K = 60
+CANDIDATES = 50
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], *, k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: each id scores sum(1 / (k + rank)); best first, ties by id."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, node_id in enumerate(ranking, start=1):
+            scores[node_id] = scores.get(node_id, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def matched_terms(query: str, text: str) -> list[str]:
+    """Query words that also occur in `text` (same word or same first five letters)."""
+    words = set(keyword_terms(text))
+    stems = {w[:5] for w in words if len(w) >= 5}
+    return [t for t in keyword_terms(query) if t in words or (len(t) >= 5 and t[:5] in stems)]
+
+
+class CauseView(BaseModel):
+    """A cause as seen from one failure."""
+
+    id: str
+    name: str
+    role: str
+
+
+class ExperimentView(BaseModel):
+    """An experiment run while making sense of a failure."""
+
+    id: str
+    hypothesis: str
+    outcome: ExperimentOutcome
+    finding: str | None
+    tested_causes: list[str]
+
+
+class PracticeView(BaseModel):
+    """A practice adopted after a failure."""
+
+    id: str
+    name: str
+    status: PracticeStatus
+    adopted_at: date | None
+
+
+class ActionView(BaseModel):
+    """A follow-up item of a failure."""
+
+    id: str
+    text: str
+    owner: str | None
+    status: str
+
+
+class FailureContext(BaseModel):
+    """A failure with what caused it, what was tried, and what was learned and adopted."""
+
+    failure: Failure
+    causes: list[CauseView] = []
+    experiments: list[ExperimentView] = []
+    lessons: list[str] = []
+    practices: list[PracticeView] = []
+    actions: list[ActionView] = []
+    components: list[str] = []
+    team: str | None = None
+    recurrence_of: list[str] = []
+    recurred_as: list[str] = []
+    documents: list[str] = []
+
+
+class SearchHit(BaseModel):
+    """One past failure that matches a query, with the evidence for the match."""
+
+    score: float
+    similarity: float | None
+    vector_rank: int | None
+    keyword_rank: int | None
+    matched_terms: list[str]
+    why: list[str]
+    context: FailureContext
+
+
+def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
+    """Everything one hop around a failure, plus the practices its lessons were adopted as."""
+    around = store.neighbours(failure_id)
+    failure = around.nodes[0]
+    if not isinstance(failure, Failure):
+        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
+    nodes = {n.id: n for n in around.nodes}
+    context = FailureContext(failure=failure)
+    for edge in around.edges:
+        if edge.source == failure_id:
+            target = nodes[edge.target]
+            if isinstance(target, Cause):
+                role = edge.role.value if edge.role else "root"
+                context.causes.append(CauseView(id=target.id, name=target.name, role=role))
+            elif isinstance(target, Component):
+                context.components.append(target.name)
+            elif isinstance(target, Team):
+                context.team = target.name
+            elif isinstance(target, Lesson):
+                context.lessons.append(target.text)
+                _add_practices(store, target.id, context)
+            elif isinstance(target, Experiment):
+                context.experiments.append(_experiment_view(store, target))
+            elif isinstance(target, Action):
+                context.actions.append(
+                    ActionView(id=target.id, text=target.text, owner=target.owner, status=target.status)
+                )
+            elif isinstance(target, Document):
+                context.documents.append(target.path)
+            elif edge.rel is RelType.RECURRENCE_OF:
+                context.recurrence_of.append(target.id)
+        elif edge.rel is RelType.RECURRENCE_OF and edge.target == failure_id:
+            context.recurred_as.append(edge.source)
+    context.causes.sort(key=lambda c: (["root", "trigger", "contributing"].index(c.role), c.name))
+    return context
+
+
+def _add_practices(store: GraphStore, lesson_id: str, context: FailureContext) -> None:
+    known = {p.id for p in context.practices}
+    for node in store.neighbours(lesson_id, [RelType.ADOPTED_AS]).nodes:
+        if isinstance(node, Practice) and node.id not in known:
+            context.practices.append(
+                PracticeView(
+                    id=node.id, name=node.name, status=node.status, adopted_at=node.adopted_at
+                )
+            )
+
+
+def _experiment_view(store: GraphStore, experiment: Experiment) -> ExperimentView:
+    tested = [
+        n.name
+        for n in store.neighbours(experiment.id, [RelType.TESTED]).nodes
+        if isinstance(n, Cause)
+    ]
+    return ExperimentView(
+        id=experiment.id,
+        hypothesis=experiment.hypothesis,
+        outcome=experiment.outcome,
+        finding=experiment.finding,
+        tested_causes=tested,
+    )
+
+
+def search(
+    store: GraphStore, embedder: Embedder, query: str, *, limit: int = 10
+) -> list[SearchHit]:
+    """Past failures most like `query`, best first, each with its evidence and context."""
+    query = re.sub(r"\s+", " ", query).strip()
+    if not query:
+        return []
+    vector = embedder.encode([query])[0]
+    vector_hits = store.vector_search([Label.FAILURE], vector, CANDIDATES)
+    keyword_hits = store.keyword_search([Label.FAILURE], query, CANDIDATES)
+    vector_ranks = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
+    keyword_ranks = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
+    fused = reciprocal_rank_fusion(
+        [[h.id for h in vector_hits], [h.id for h in keyword_hits]]
+    )[:limit]
+    hits = []
+    for failure_id, score in fused:
+        context = failure_context(store, failure_id)
+        vector_rank, similarity = vector_ranks.get(failure_id, (None, None))
+        keyword_rank = keyword_ranks.get(failure_id)
+        terms = matched_terms(query, context.failure.search_text())
+        why = []
+        if vector_rank is not None and similarity is not None:
+            why.append(f"similar meaning (cosine {similarity:.2f}, rank {vector_rank})")
+        if keyword_rank is not None:
+            words = ", ".join(terms) if terms else "query words"
+            why.append(f"shares words: {words} (rank {keyword_rank})")
+        hits.append(
+            SearchHit(
+                score=score,
+                similarity=similarity,
+                vector_rank=vector_rank,
+                keyword_rank=keyword_rank,
+                matched_terms=terms,
+                why=why,
+                context=context,
+            )
+        )
+    return hits

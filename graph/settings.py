@@ -1,0 +1,44 @@
+"""Settings, read from the environment when asked for (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the graph lives and which embedding model to use.
+
+    - `store_url`: `LESSONS_STORE`, e.g. `sqlite:///relative.db`, `sqlite:////abs/path.db`,
+      a plain file path, or `neo4j://host:7687`; default: a SQLite file in the user's data dir.
+    - `embed_model`: `LESSONS_EMBED_MODEL`, the bundled all-MiniLM-L6-v2 unless it names a
+      local sentence-transformers model directory.
+    - `cache_dir`: `LESSONS_CACHE_DIR`, where encoded vectors are cached by text hash.
+    """
+
+    store_url: str
+    embed_model: str = DEFAULT_MODEL
+    cache_dir: Path = Path(".")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, store_url: str | None = None
+    ) -> Settings:
+        """Settings from `environ` (default `os.environ`); `store_url` wins over the environment."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(platformdirs.user_data_dir("lessons"))
+        default_store = f"sqlite:///{data_dir / 'lessons.sqlite3'}"
+        return cls(
+            store_url=store_url or env.get("LESSONS_STORE") or default_store,
+            embed_model=env.get("LESSONS_EMBED_MODEL") or DEFAULT_MODEL,
+            cache_dir=Path(
+                env.get("LESSONS_CACHE_DIR") or platformdirs.user_cache_dir("lessons")
+            ),
+        )

@@ -1,0 +1,124 @@
+"""The `GraphStore` protocol: what every backend offers, in the language of the domain.
+
+Backends never see a query language from their callers. Writes are batched; a document's
+nodes and edges are written together by `replace_document`, which also removes what an
+earlier version of the same document said (and any node or edge no other document still
+claims). Nodes written without a document (by hand, through the API) belong to no
+document and are never removed that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import networkx as nx
+
+from lessons.graph.embeddings import Vector
+from lessons.graph.models import Document, Edge, Label, Node, RelType
+
+
+@dataclass(frozen=True)
+class ScoredId:
+    """A node id with a score from one ranking (higher is better)."""
+
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """Nodes and the edges between them."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+@dataclass
+class DocumentGraph:
+    """Everything one imported document says: its nodes, edges and their vectors."""
+
+    document: Document
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    vectors: dict[str, Vector] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """How many nodes per label and edges per type a store holds."""
+
+    nodes: dict[str, int]
+    edges: dict[str, int]
+
+    @property
+    def total_nodes(self) -> int:
+        return sum(self.nodes.values())
+
+    @property
+    def total_edges(self) -> int:
+        return sum(self.edges.values())
+
+
+class GraphStore(Protocol):
+    """A durable graph of failures and what was learned from them."""
+
+    def upsert_nodes(
+        self, nodes: Sequence[Node], vectors: Mapping[str, Vector] | None = None
+    ) -> None:
+        """Create or replace nodes (and their vectors, by node id) in one transaction."""
+        ...
+
+    def upsert_edges(self, edges: Sequence[Edge], *, document_id: str | None = None) -> None:
+        """Create or replace edges in one transaction; both ends must exist.
+
+        With `document_id`, the edges are claimed by that document as if it had said them.
+        """
+        ...
+
+    def replace_document(self, graph: DocumentGraph) -> None:
+        """Atomically replace what `graph.document` said before with `graph`."""
+        ...
+
+    def delete_document(self, document_id: str) -> None:
+        """Remove a document and every node or edge that only it claimed."""
+        ...
+
+    def get(self, node_id: str) -> Node:
+        """The node with this id; raises `NotFoundError`."""
+        ...
+
+    def get_many(self, node_ids: Iterable[str]) -> dict[str, Node]:
+        """The nodes that exist among `node_ids`, by id."""
+        ...
+
+    def list(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+        """Nodes with this label, ordered by id."""
+        ...
+
+    def neighbours(
+        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+    ) -> Subgraph:
+        """The node and everything within `depth` hops (either direction) over `rel_types`."""
+        ...
+
+    def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
+        """The `k` nodes with these labels whose vectors are closest (cosine) to `vector`."""
+        ...
+
+    def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
+        """The `k` nodes with these labels whose text best matches the words of `text`."""
+        ...
+
+    def stats(self) -> StoreStats:
+        """Counts of nodes per label and edges per type."""
+        ...
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The whole graph as networkx: node attributes are `label` plus properties."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

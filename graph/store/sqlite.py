@@ -1,0 +1,413 @@
+"""The embedded default store: SQLite is the durable truth, numpy matrices are in-memory indexes.
+
+SQLite runs in WAL mode, so one writer and many readers (also in other processes) can use
+the same file; `busy_timeout` makes a second writer wait instead of failing. Tables:
+
+- `nodes` (id, label, JSON properties) and `edges` (source, type, target, JSON properties),
+  with foreign keys so an edge never outlives its ends;
+- `node_claims` / `edge_claims`: which documents said a node or edge exists;
+- `vectors`: one float32 embedding per node;
+- `node_text`: an FTS5 index (Porter stemming) over each node's `search_text()`;
+- `meta`: the write `generation`, bumped by every write transaction.
+
+The vector matrix of a label is loaded from SQLite on first search and reloaded when the
+generation has moved on (a write by this or another process).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from lessons.graph.embeddings import Matrix, Vector
+from lessons.graph.errors import NotFoundError, StoreError, StoreUnavailableError, ValidationError
+from lessons.graph.models import Edge, Label, Node, RelType, check_edge, node_from_properties
+from lessons.graph.store.base import DocumentGraph, ScoredId, StoreStats, Subgraph
+from lessons.graph.text import keyword_terms
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS nodes (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    props TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_by_label ON nodes (label, id);
+CREATE TABLE IF NOT EXISTS edges (
+    pk INTEGER PRIMARY KEY,
+    src TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    rel TEXT NOT NULL,
+    dst TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    props TEXT NOT NULL,
+    UNIQUE (src, rel, dst)
+);
+CREATE INDEX IF NOT EXISTS edges_by_dst ON edges (dst, rel);
+CREATE TABLE IF NOT EXISTS node_claims (
+    document_id TEXT NOT NULL,
+    node_id TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    PRIMARY KEY (document_id, node_id)
+);
+CREATE INDEX IF NOT EXISTS node_claims_by_node ON node_claims (node_id);
+CREATE TABLE IF NOT EXISTS edge_claims (
+    document_id TEXT NOT NULL,
+    edge_pk INTEGER NOT NULL REFERENCES edges (pk) ON DELETE CASCADE,
+    PRIMARY KEY (document_id, edge_pk)
+);
+CREATE INDEX IF NOT EXISTS edge_claims_by_edge ON edge_claims (edge_pk);
+CREATE TABLE IF NOT EXISTS vectors (
+    node_pk INTEGER PRIMARY KEY REFERENCES nodes (pk) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS node_text
+    USING fts5 (label UNINDEXED, text, tokenize = 'porter unicode61 remove_diacritics 2');
+"""
+
+SQL_CHUNK = 500
+
+
+def sqlite_path_from_url(url: str) -> Path:
+    """`sqlite:///rel.db` -> `rel.db`, `sqlite:////abs.db` -> `/abs.db`, a plain path -> itself."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    if "://" in url:
+        raise ValidationError(f"not a SQLite store URL: {url!r}")
+    return Path(url)
+
+
+class SqliteStore:
+    """`GraphStore` in one SQLite file, safe for one writer and many readers across processes."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._matrices: dict[str, tuple[int, list[str], Matrix]] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"cannot open the SQLite store at {self.path}: {e}",
+                hint="Check the path is writable, or choose another with --store / LESSONS_STORE.",
+            ) from e
+        except OSError as e:
+            raise StoreError(f"cannot create {self.path.parent}: {e}") from e
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction that bumps the generation; rolled back on any error."""
+        cur = self._db.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise StoreUnavailableError(f"the SQLite store {self.path} is busy: {e}") from e
+        try:
+            yield cur
+            cur.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+            )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def _generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0])
+
+    # -- writes -------------------------------------------------------------------------
+
+    def upsert_nodes(
+        self, nodes: Sequence[Node], vectors: Mapping[str, Vector] | None = None
+    ) -> None:
+        with self._lock, self._write() as cur:
+            self._write_nodes(cur, nodes, vectors or {}, document_id=None)
+
+    def upsert_edges(self, edges: Sequence[Edge], *, document_id: str | None = None) -> None:
+        with self._lock, self._write() as cur:
+            self._write_edges(cur, edges, document_id)
+
+    def replace_document(self, graph: DocumentGraph) -> None:
+        document_id = graph.document.id
+        with self._lock, self._write() as cur:
+            old_nodes, old_edges = self._drop_claims(cur, document_id)
+            self._write_nodes(cur, [graph.document, *graph.nodes], graph.vectors, document_id)
+            self._write_edges(cur, graph.edges, document_id)
+            self._delete_unclaimed(cur, old_nodes, old_edges)
+
+    def delete_document(self, document_id: str) -> None:
+        with self._lock, self._write() as cur:
+            old_nodes, old_edges = self._drop_claims(cur, document_id)
+            if document_id not in old_nodes and not self._exists(cur, document_id):
+                raise NotFoundError(document_id)
+            self._delete_unclaimed(cur, old_nodes | {document_id}, old_edges)
+
+    def _write_nodes(
+        self,
+        cur: sqlite3.Cursor,
+        nodes: Sequence[Node],
+        vectors: Mapping[str, Vector],
+        document_id: str | None,
+    ) -> None:
+        existing = self._labels(cur, [n.id for n in nodes])
+        for node in nodes:
+            old_label = existing.get(node.id)
+            if old_label is not None and old_label != node.label:
+                raise ValidationError(
+                    f"{node.id!r} is a {old_label}; it cannot become a {node.label}"
+                )
+            (pk,) = cur.execute(
+                "INSERT INTO nodes (id, label, props) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET props = excluded.props RETURNING pk",
+                (node.id, node.label.value, json.dumps(node.properties())),
+            ).fetchone()
+            cur.execute("DELETE FROM node_text WHERE rowid = ?", (pk,))
+            text = node.search_text()
+            if text:
+                cur.execute(
+                    "INSERT INTO node_text (rowid, label, text) VALUES (?, ?, ?)",
+                    (pk, node.label.value, text),
+                )
+            vector = vectors.get(node.id)
+            if vector is None:
+                cur.execute("DELETE FROM vectors WHERE node_pk = ?", (pk,))
+            else:
+                blob = np.asarray(vector, dtype=np.float32).tobytes()
+                cur.execute(
+                    "INSERT OR REPLACE INTO vectors (node_pk, vector) VALUES (?, ?)", (pk, blob)
+                )
+            if document_id is not None:
+                cur.execute(
+                    "INSERT OR IGNORE INTO node_claims (document_id, node_id) VALUES (?, ?)",
+                    (document_id, node.id),
+                )
+
+    def _write_edges(
+        self, cur: sqlite3.Cursor, edges: Sequence[Edge], document_id: str | None
+    ) -> None:
+        labels = self._labels(cur, {e.source for e in edges} | {e.target for e in edges})
+        for edge in edges:
+            missing = [end for end in (edge.source, edge.target) if end not in labels]
+            if missing:
+                raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
+            check_edge(edge, labels[edge.source], labels[edge.target])
+            (pk,) = cur.execute(
+                "INSERT INTO edges (src, rel, dst, props) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (src, rel, dst) DO UPDATE SET props = excluded.props RETURNING pk",
+                (*edge.key, json.dumps(edge.properties())),
+            ).fetchone()
+            if document_id is not None:
+                cur.execute(
+                    "INSERT OR IGNORE INTO edge_claims (document_id, edge_pk) VALUES (?, ?)",
+                    (document_id, pk),
+                )
+
+    def _drop_claims(self, cur: sqlite3.Cursor, document_id: str) -> tuple[set[str], set[int]]:
+        """Forget what `document_id` claimed; return the nodes and edges it had claimed."""
+        nodes = {
+            r[0]
+            for r in cur.execute(
+                "SELECT node_id FROM node_claims WHERE document_id = ?", (document_id,)
+            )
+        }
+        edges = {
+            r[0]
+            for r in cur.execute(
+                "SELECT edge_pk FROM edge_claims WHERE document_id = ?", (document_id,)
+            )
+        }
+        cur.execute("DELETE FROM node_claims WHERE document_id = ?", (document_id,))
+        cur.execute("DELETE FROM edge_claims WHERE document_id = ?", (document_id,))
+        return nodes, edges
+
+    def _delete_unclaimed(
+        self, cur: sqlite3.Cursor, node_ids: set[str], edge_pks: set[int]
+    ) -> None:
+        """Delete the given nodes and edges that no document claims any more."""
+        for pk in edge_pks:
+            cur.execute(
+                "DELETE FROM edges WHERE pk = ? AND NOT EXISTS "
+                "(SELECT 1 FROM edge_claims WHERE edge_pk = ?)",
+                (pk, pk),
+            )
+        for node_id in node_ids:
+            row = cur.execute(
+                "DELETE FROM nodes WHERE id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM node_claims WHERE node_id = ?) RETURNING pk",
+                (node_id, node_id),
+            ).fetchone()
+            if row is not None:
+                cur.execute("DELETE FROM node_text WHERE rowid = ?", (row[0],))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _labels(self, cur: sqlite3.Cursor, node_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(node_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), SQL_CHUNK):
+            chunk = ids[start : start + SQL_CHUNK]
+            rows = cur.execute(
+                f"SELECT id, label FROM nodes WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(rows)
+        return found
+
+    def _exists(self, cur: sqlite3.Cursor, node_id: str) -> bool:
+        return cur.execute("SELECT 1 FROM nodes WHERE id = ?", (node_id,)).fetchone() is not None
+
+    def get(self, node_id: str) -> Node:
+        node = self.get_many([node_id]).get(node_id)
+        if node is None:
+            raise NotFoundError(node_id)
+        return node
+
+    def get_many(self, node_ids: Iterable[str]) -> dict[str, Node]:
+        ids = list(dict.fromkeys(node_ids))
+        found: dict[str, Node] = {}
+        with self._lock:
+            for start in range(0, len(ids), SQL_CHUNK):
+                chunk = ids[start : start + SQL_CHUNK]
+                rows = self._db.execute(
+                    "SELECT id, label, props FROM nodes "
+                    f"WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for node_id, label, props in rows:
+                    found[node_id] = node_from_properties(label, node_id, json.loads(props))
+        return found
+
+    def list(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, label, props FROM nodes WHERE label = ? ORDER BY id LIMIT ? OFFSET ?",
+                (label.value, limit, offset),
+            ).fetchall()
+        return [node_from_properties(lbl, nid, json.loads(p)) for nid, lbl, p in rows]
+
+    def neighbours(
+        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+    ) -> Subgraph:
+        rel_filter = ""
+        rel_args: list[str] = []
+        if rel_types is not None:
+            rel_filter = f" AND rel IN ({','.join('?' * len(rel_types))})"
+            rel_args = [r.value for r in rel_types]
+        with self._lock:
+            start = self.get(node_id)
+            seen = {node_id}
+            frontier = [node_id]
+            edges: dict[tuple[str, str, str], Edge] = {}
+            for _ in range(depth):
+                found: set[str] = set()
+                for begin in range(0, len(frontier), SQL_CHUNK):
+                    chunk = frontier[begin : begin + SQL_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    for column in ("src", "dst"):
+                        rows = self._db.execute(
+                            f"SELECT src, rel, dst, props FROM edges "
+                            f"WHERE {column} IN ({marks}){rel_filter}",
+                            [*chunk, *rel_args],
+                        )
+                        for src, rel, dst, props in rows:
+                            edge = Edge(source=src, rel=rel, target=dst, **json.loads(props))
+                            edges[edge.key] = edge
+                            found.update((src, dst))
+                frontier = sorted(found - seen)
+                seen |= found
+                if not frontier:
+                    break
+            nodes = self.get_many(sorted(seen - {node_id}))
+        return Subgraph(nodes=[start, *nodes.values()], edges=list(edges.values()))
+
+    def _matrix(self, label: Label) -> tuple[list[str], Matrix]:
+        """Ids and vector matrix of one label, reloaded when the store has changed."""
+        generation = self._generation()
+        cached = self._matrices.get(label.value)
+        if cached is not None and cached[0] == generation:
+            return cached[1], cached[2]
+        rows = self._db.execute(
+            "SELECT n.id, v.vector FROM nodes n JOIN vectors v ON v.node_pk = n.pk "
+            "WHERE n.label = ? ORDER BY n.pk",
+            (label.value,),
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        if rows:
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            matrix = matrix.reshape(len(rows), -1)
+        else:
+            matrix = np.zeros((0, 0), dtype=np.float32)
+        self._matrices[label.value] = (generation, ids, matrix)
+        return ids, matrix
+
+    def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
+        query = np.asarray(vector, dtype=np.float32)
+        hits: list[ScoredId] = []
+        with self._lock:
+            for label in labels:
+                ids, matrix = self._matrix(label)
+                if not ids:
+                    continue
+                if matrix.shape[1] != query.shape[0]:
+                    raise ValidationError(
+                        f"query vector has {query.shape[0]} dimensions, the store holds "
+                        f"{matrix.shape[1]}; was it built with another embedding model?"
+                    )
+                scores = matrix @ query
+                top = min(k, len(ids))
+                best = np.argpartition(-scores, top - 1)[:top]
+                hits.extend(ScoredId(ids[i], float(scores[i])) for i in best)
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits[:k]
+
+    def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
+        terms = keyword_terms(text)
+        if not terms or not labels:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        marks = ",".join("?" * len(labels))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT n.id, bm25(node_text) AS rank FROM node_text "
+                "JOIN nodes n ON n.pk = node_text.rowid "
+                f"WHERE node_text MATCH ? AND node_text.label IN ({marks}) "
+                "ORDER BY rank, n.id LIMIT ?",
+                (match, *[lbl.value for lbl in labels], k),
+            ).fetchall()
+        return [ScoredId(node_id, -float(rank)) for node_id, rank in rows]
+
+    def stats(self) -> StoreStats:
+        with self._lock:
+            nodes = dict(self._db.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
+            edges = dict(self._db.execute("SELECT rel, count(*) FROM edges GROUP BY rel"))
+        return StoreStats(nodes=nodes, edges=edges)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        graph = nx.MultiDiGraph()
+        with self._lock:
+            for node_id, label, props in self._db.execute("SELECT id, label, props FROM nodes"):
+                graph.add_node(node_id, label=label, **json.loads(props))
+            for src, rel, dst, props in self._db.execute("SELECT src, rel, dst, props FROM edges"):
+                graph.add_edge(src, dst, key=rel, rel=rel, **json.loads(props))
+        return graph
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+

@@ -1,0 +1,352 @@
+"""Bulk import: discover files, parse them, encode their texts, write one document at a time.
+
+A document whose bytes have not changed since its last import is skipped without parsing.
+A changed document replaces everything it said before. A bad document is reported with
+its path, line (where known) and reason, and the others are still imported. Texts of
+several documents are encoded together (the model is much faster in batches), but each
+document is written in its own transaction.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from lessons.graph.embeddings import Embedder
+from lessons.graph.errors import LessonsError, NotFoundError, ParseError
+from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
+from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.ingest.mapping import build_document_graph, record_failure_id
+from lessons.ingest.parsers import PARSERS, parse_document
+from lessons.ingest.record import PostmortemRecord
+
+STDIN = "-"
+
+
+class FileStatus(StrEnum):
+    """What happened to one file."""
+
+    IMPORTED = "imported"
+    UNCHANGED = "unchanged"
+    CHECKED = "checked"  # parsed and valid, not written (dry run)
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document to import: a file, or standard input read as `suffix`."""
+
+    name: str
+    suffix: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    def document_id(self, sha256: str) -> str:
+        """Files are identified by their absolute path, standard input by its content."""
+        if self.path is None:
+            return f"document:stdin-{sha256[:16]}"
+        key = str(self.path.resolve())
+        return "document:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file."""
+
+    path: str
+    status: FileStatus
+    failure_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+    line: int | None = None
+    records: list[PostmortemRecord] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        """`path:line: reason` for a failed file."""
+        if self.reason is None:
+            return None
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """What an import did, file by file."""
+
+    results: list[FileResult] = field(default_factory=list)
+    unlinked: list[Edge] = field(default_factory=list)  # recurrences whose target is missing
+    texts_encoded: int = 0
+
+    def count(self, status: FileStatus) -> int:
+        """How many files ended with `status`."""
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return self.count(FileStatus.FAILED) == 0
+
+
+def discover(paths: Iterable[str], *, stdin_format: str = "md") -> tuple[list[Source], list[str]]:
+    """Sources named by `paths` (files, directories walked recursively, globs, `-` for stdin).
+
+    Returns the sources and the paths that matched nothing.
+    """
+    sources: list[Source] = []
+    missing: list[str] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            sources.append(Source(name=str(path), suffix=path.suffix.lower(), path=path))
+
+    for raw in paths:
+        if raw == STDIN:
+            suffix = "." + stdin_format.lstrip(".").lower()
+            sources.append(Source(name="<stdin>", suffix=suffix, data=sys.stdin.buffer.read()))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in found.relative_to(path).parts)
+                if found.is_file() and not hidden and found.suffix.lower() in PARSERS:
+                    add(found)
+        elif path.is_file():
+            add(path)
+        elif any(ch in raw for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in PARSERS]
+            if not files:
+                missing.append(raw)
+            for match in files:
+                add(match)
+        else:
+            missing.append(raw)
+    return sources, missing
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise ParseError(name, "binary file (contains NUL bytes), not a text document")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ParseError(name, f"not UTF-8 text (byte {e.start})", line=line) from e
+
+
+@dataclass
+class _Parsed:
+    source: Source
+    result: FileResult
+    graph: DocumentGraph
+
+
+class _Importer:
+    """One import run; remembers which failure ids which document claimed in this run."""
+
+    def __init__(self, store: GraphStore, embedder: Embedder, dry_run: bool) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.dry_run = dry_run
+        self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
+
+    def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
+        """Parse one source, or say why not / that it is unchanged."""
+        result = FileResult(path=source.name, status=FileStatus.FAILED)
+        try:
+            data = source.read()
+        except OSError as e:
+            result.reason = f"cannot read: {e.strerror or e}"
+            return result
+        sha256 = hashlib.sha256(data).hexdigest()
+        document_id = source.document_id(sha256)
+        if source.path is None:
+            known = _known_documents(self.store, [document_id])
+        if known.get(document_id) == sha256:
+            result.status = FileStatus.UNCHANGED
+            return result
+        try:
+            records = parse_document(_decode(data, source.name), source.name, source.suffix)
+            ids = self._failure_ids(source, document_id, records)
+        except ParseError as e:
+            result.reason, result.line = e.reason, e.line
+            return result
+        except LessonsError as e:
+            result.reason = str(e)
+            return result
+        document = Document(
+            id=document_id,
+            path=source.name if source.path is None else str(source.path.resolve()),
+            sha256=sha256,
+            format=source.suffix.lstrip("."),
+            ingested_at=datetime.now(UTC),
+        )
+        result.records, result.failure_ids = records, ids
+        try:
+            graph = build_document_graph(document, list(zip(ids, records, strict=True)))
+        except LessonsError as e:
+            result.reason = str(e)
+            return result
+        return _Parsed(source=source, result=result, graph=graph)
+
+    def _failure_ids(
+        self, source: Source, document_id: str, records: list[PostmortemRecord]
+    ) -> list[str]:
+        stem = slugify(Path(source.name).stem) or "failure"
+        defaults = [stem] if len(records) == 1 else [f"{stem}-{n}" for n in range(1, len(records) + 1)]
+        ids = []
+        for record, default in zip(records, defaults, strict=True):
+            fid = record_failure_id(record, default)
+            owner = self.claimed.get(fid) or self._document_of(fid)
+            if owner is not None and owner != document_id:
+                if record.id:
+                    raise ParseError(
+                        source.name,
+                        f"failure id {fid!r} is already used by another document; "
+                        "give this one its own `id`",
+                    )
+                fid = f"{fid}-{document_id.rsplit(':', 1)[-1][:6]}"
+            if fid in ids:
+                raise ParseError(source.name, f"two records have the same id {fid!r}")
+            ids.append(fid)
+        return ids
+
+    def _document_of(self, fid: str) -> str | None:
+        try:
+            around = self.store.neighbours(fid, [RelType.DOCUMENTED_IN])
+        except NotFoundError:
+            return None
+        documents = [n.id for n in around.nodes if n.label is Label.DOCUMENT]
+        return documents[0] if documents else None
+
+    def encode(self, parsed: list[_Parsed]) -> int:
+        """Attach vectors to every node with text; returns how many distinct texts there were."""
+        texts = {
+            node.id: node.search_text()
+            for item in parsed
+            for node in item.graph.nodes
+            if node.search_text()
+        }
+        unique = list(dict.fromkeys(texts.values()))
+        vectors = dict(zip(unique, self.embedder.encode(unique), strict=True))
+        for item in parsed:
+            item.graph.vectors = {
+                node.id: vectors[texts[node.id]] for node in item.graph.nodes if node.id in texts
+            }
+        return len(unique)
+
+    def write(self, item: _Parsed) -> None:
+        """Write one document, with the recurrence edges whose targets exist already."""
+        failures = [n for n in item.graph.nodes if isinstance(n, Failure)]
+        wanted = {(f.id, t) for f in failures for t in f.recurrence_of}
+        present = self.store.get_many({t for _, t in wanted})
+        own = {f.id for f in failures}
+        item.graph.edges.extend(
+            Edge(source=s, rel=RelType.RECURRENCE_OF, target=t)
+            for s, t in sorted(wanted)
+            if t in present or t in own
+        )
+        try:
+            self.store.replace_document(item.graph)
+        except LessonsError as e:
+            item.result.status, item.result.reason = FileStatus.FAILED, str(e)
+            return
+        item.result.status = FileStatus.IMPORTED
+        for fid in item.result.failure_ids:
+            self.claimed[fid] = item.graph.document.id
+
+    def link_recurrences(self, imported: set[str]) -> list[Edge]:
+        """Link declared recurrences that point at failures imported in this run.
+
+        Returns the declared recurrences of this run's failures whose targets are missing.
+        """
+        unlinked = []
+        offset, page = 0, 1000
+        while batch := self.store.list(Label.FAILURE, limit=page, offset=offset):
+            offset += page
+            for failure in batch:
+                assert isinstance(failure, Failure)
+                targets = [t for t in failure.recurrence_of if t in imported]
+                if targets:
+                    document = self._document_of(failure.id)
+                    edges = [
+                        Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
+                        for t in targets
+                    ]
+                    self.store.upsert_edges(edges, document_id=document)
+                if failure.id in imported:
+                    missing = set(failure.recurrence_of) - set(
+                        self.store.get_many(failure.recurrence_of)
+                    )
+                    unlinked.extend(
+                        Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
+                        for t in sorted(missing)
+                    )
+        return unlinked
+
+
+def ingest(
+    store: GraphStore,
+    embedder: Embedder,
+    sources: Sequence[Source],
+    *,
+    dry_run: bool = False,
+    on_result: Callable[[FileResult], None] | None = None,
+    chunk_size: int = 64,
+) -> IngestReport:
+    """Import `sources` into `store`; `on_result` is called once per file as it finishes."""
+    report = IngestReport()
+    importer = _Importer(store, embedder, dry_run)
+
+    def finish(result: FileResult) -> None:
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    for start in range(0, len(sources), chunk_size):
+        chunk = sources[start : start + chunk_size]
+        known = _known_documents(store, [s.document_id("") for s in chunk if s.path])
+        parsed: list[_Parsed] = []
+        for source in chunk:
+            outcome = importer.parse(source, known)
+            if isinstance(outcome, FileResult):
+                finish(outcome)
+            elif dry_run:
+                outcome.result.status = FileStatus.CHECKED
+                finish(outcome.result)
+            else:
+                parsed.append(outcome)
+        if parsed:
+            report.texts_encoded += importer.encode(parsed)
+        for item in parsed:
+            importer.write(item)
+            finish(item.result)
+    imported = {
+        fid for r in report.results if r.status is FileStatus.IMPORTED for fid in r.failure_ids
+    }
+    if imported:
+        report.unlinked = importer.link_recurrences(imported)
+    return report
+
+
+def _known_documents(store: GraphStore, ids: list[str]) -> dict[str, str]:
+    """sha256 of the already imported documents among `ids`, by document id."""
+    return {
+        node_id: node.sha256
+        for node_id, node in store.get_many(ids).items()
+        if isinstance(node, Document)
+    }

@@ -1,0 +1,165 @@
+"""The canonical postmortem record: what every parser produces, whatever the file format.
+
+Its JSON Schema is published in docs/postmortem-record.schema.json (`lessons schema`
+regenerates it; a test keeps the two in step). docs/format.md describes each field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lessons.graph.models import CauseRole, ExperimentOutcome, PracticeStatus
+
+
+def _as_list(value: Any) -> Any:
+    """A lone string or mapping where a list is expected becomes a one-item list."""
+    if value is None:
+        return []
+    if isinstance(value, str | dict):
+        return [value]
+    return value
+
+
+def _from_string(field: str) -> Any:
+    """A `mode="before"` validator: a bare string means `{field: string}`."""
+
+    def convert(cls: type[BaseModel], data: Any) -> Any:
+        return {field: data} if isinstance(data, str) else data
+
+    return model_validator(mode="before")(classmethod(convert))  # type: ignore[arg-type]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CauseRecord(_Item):
+    """A cause and the role it played."""
+
+    name: str = Field(min_length=1)
+    role: CauseRole = CauseRole.ROOT
+    description: str | None = None
+    _string = _from_string("name")
+
+
+class ExperimentRecord(_Item):
+    """A hypothesis that was tested."""
+
+    hypothesis: str = Field(min_length=1)
+    method: str | None = None
+    outcome: ExperimentOutcome = ExperimentOutcome.INCONCLUSIVE
+    finding: str | None = None
+    tested_causes: list[str] = []
+    _string = _from_string("hypothesis")
+    _lists = field_validator("tested_causes", mode="before")(_as_list)
+
+
+class LessonRecord(_Item):
+    """A lesson, and the practices it was adopted as."""
+
+    text: str = Field(min_length=1)
+    adopted_as: list[str] = []
+    _string = _from_string("text")
+    _lists = field_validator("adopted_as", mode="before")(_as_list)
+
+
+class PracticeRecord(_Item):
+    """A practice and the causes it addresses."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    status: PracticeStatus = PracticeStatus.PROPOSED
+    adopted_at: date | None = None
+    addresses: list[str] = []
+    _string = _from_string("name")
+    _lists = field_validator("addresses", mode="before")(_as_list)
+
+
+class ActionRecord(_Item):
+    """A follow-up item."""
+
+    text: str = Field(min_length=1)
+    owner: str | None = None
+    status: str = "open"
+    due: date | None = None
+    implements: str | None = None
+    _string = _from_string("text")
+
+
+class TimelineEntry(_Item):
+    """One event of the timeline; `at` is free text as written."""
+
+    at: str = ""
+    event: str = Field(min_length=1)
+    _string = _from_string("event")
+
+
+class PostmortemRecord(BaseModel):
+    """One failure as a document describes it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str | None = Field(default=None, description="stable failure id; default from file name")
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    occurred_at: datetime | None = None
+    severity: str | None = None
+    status: str | None = None
+    detected_by: str | None = None
+    impact: str | None = None
+    detection: str | None = None
+    resolution: str | None = None
+    team: str | None = None
+    components: list[str] = []
+    tags: list[str] = []
+    causes: list[CauseRecord] = []
+    experiments: list[ExperimentRecord] = []
+    lessons: list[LessonRecord] = []
+    practices: list[PracticeRecord] = []
+    actions: list[ActionRecord] = []
+    recurrence_of: list[str] = []
+    timeline: list[TimelineEntry] = []
+
+    _lists = field_validator(
+        "components",
+        "tags",
+        "causes",
+        "experiments",
+        "lessons",
+        "practices",
+        "actions",
+        "recurrence_of",
+        "timeline",
+        mode="before",
+    )(_as_list)
+
+    @field_validator("id", "severity", "status", "team", mode="before")
+    @classmethod
+    def _scalars_as_text(cls, value: Any) -> Any:
+        """YAML reads `id: 2024` or `severity: 1` as numbers; they are text here."""
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _date_is_midnight_utc(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value.strip()) == 10:
+            value = date.fromisoformat(value.strip())
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return value
+
+    @field_validator("occurred_at", mode="after")
+    @classmethod
+    def _naive_is_utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def record_json_schema() -> str:
+    """The JSON Schema of `PostmortemRecord`, as published in docs/."""
+    return json.dumps(PostmortemRecord.model_json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,212 @@
+"""Run a real Neo4j Community 5.26 server (embedded, Bolt only) for tests, without Docker.
+
+The server is the Java launcher in this directory, built with Maven into ``target/``.
+
+    with Neo4jServer() as server:
+        driver = neo4j.GraphDatabase.driver(server.uri, auth=server.auth)
+
+Run as a script it starts a server and keeps it up until Ctrl-C or SIGTERM:
+
+    python tests/neo4j/server.py [--port 7687]
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from neo4j import GraphDatabase
+
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+TARGET = HERE / "target"
+BUILD_STAMP = TARGET / "build.ok"
+LAUNCHER_CLASS = "lessons.testing.Neo4jLauncher"
+DEFAULT_PASSWORD = "lessons-test-password"  # Neo4j requires at least 8 characters
+STARTUP_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+
+# JVM flags: the `server.jvm.additional` defaults of Neo4j 5.x's conf/neo4j.conf that matter
+# here, with a bounded heap. Left out on purpose: -XX:+AlwaysPreTouch (would commit the whole
+# heap up front), -XX:+TrustFinalNonStaticFields (neo4j.conf says to disable it when embedded)
+# and the TLS / profiling flags.
+JVM_FLAGS = [
+    "-Xms256m",
+    "-Xmx1g",
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+]
+
+
+def build_launcher() -> Path:
+    """Build the launcher with Maven unless ``target/`` is up to date; return ``target/``."""
+    sources = [POM, *HERE.joinpath("src").rglob("*.java")]
+    with open(HERE / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build only once
+        if BUILD_STAMP.exists() and all(
+            src.stat().st_mtime <= BUILD_STAMP.stat().st_mtime for src in sources
+        ):
+            return TARGET
+        command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), "clean", "package"]
+        try:
+            result = subprocess.run(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+        except FileNotFoundError as error:
+            raise RuntimeError("Maven (mvn) is needed to build the Neo4j test server") from error
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(command)} failed with exit code {result.returncode}:\n"
+                + _tail_text(result.stdout)
+            )
+        BUILD_STAMP.touch()
+    return TARGET
+
+
+class Neo4jServer:
+    """A Neo4j server in its own JVM and temporary data directory, on a loopback port.
+
+    ``password=None`` disables auth; otherwise user ``neo4j`` has that password.
+    """
+
+    def __init__(self, password: str | None = DEFAULT_PASSWORD, port: int | None = None):
+        self.user = "neo4j"
+        self.password = password
+        self.port = port
+        self.uri = ""
+        self._process: subprocess.Popen | None = None
+        self._home: Path | None = None
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """Credentials for ``neo4j.GraphDatabase.driver``."""
+        return (self.user, self.password) if self.password is not None else None
+
+    def __enter__(self) -> Neo4jServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> Neo4jServer:
+        """Start the JVM and return once Bolt answers ``RETURN 1``."""
+        target = build_launcher()
+        self.port = self.port or _free_port()
+        self.uri = f"bolt://127.0.0.1:{self.port}"
+        self._home = Path(tempfile.mkdtemp(prefix="lessons-neo4j-"))
+        env = {**os.environ, "NEO4J_PARENT_PID": str(os.getpid())}
+        env.pop("NEO4J_PASSWORD", None)
+        if self.password is not None:
+            env["NEO4J_PASSWORD"] = self.password
+        java = Path(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
+        command = [
+            str(java), *JVM_FLAGS,
+            "-cp", f"{target / 'classes'}:{target / 'lib' / '*'}",
+            LAUNCHER_CLASS, str(self._home), str(self.port),
+        ]  # fmt: skip
+        atexit.register(self.stop)
+        with open(self._home / "jvm.log", "wb") as log:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, start_new_session=True,  # Ctrl-C reaches Python, which stops the JVM
+            )  # fmt: skip
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM the JVM (clean shutdown), SIGKILL it after a timeout, delete the data."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
+        atexit.unregister(self.stop)
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        ready_line = f"NEO4J READY {self.uri}"
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"Neo4j exited with code {self._process.returncode} before it was ready"
+                    + self._logs()
+                )
+            if ready_line in (self._home / "jvm.log").read_text(errors="replace"):
+                try:
+                    with GraphDatabase.driver(self.uri, auth=self.auth) as driver:
+                        driver.execute_query("RETURN 1")
+                    return
+                except Exception as error:  # not answering yet: retry until the deadline
+                    last_error = error
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"Neo4j did not answer on {self.uri} within {STARTUP_TIMEOUT:.0f} s"
+            f" (last driver error: {last_error!r})" + self._logs()
+        )
+
+    def _logs(self) -> str:
+        parts = []
+        for name in ("jvm.log", "logs/debug.log"):
+            path = self._home / name
+            if path.exists():
+                parts.append(
+                    f"\n--- {name} (tail) ---\n" + _tail_text(path.read_text(errors="replace"))
+                )
+        return "".join(parts)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tail_text(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def main() -> None:
+    """Start a server and keep it running until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, help="Bolt port (default: a free one)")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwind so the server is stopped
+    with Neo4jServer(port=args.port) as server:
+        print(server.uri, flush=True)
+        print(f"user={server.user} password={server.password}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main()

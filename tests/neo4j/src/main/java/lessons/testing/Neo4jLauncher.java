@@ -1,0 +1,73 @@
+package lessons.testing;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.HttpConnector;
+import org.neo4j.configuration.connectors.HttpsConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.io.ByteUnit;
+
+/**
+ * Runs an embedded Neo4j Community database with a Bolt connector on 127.0.0.1, for tests.
+ *
+ * <p>Usage: {@code Neo4jLauncher HOME_DIR PORT}. If the environment variable {@code NEO4J_PASSWORD}
+ * is set, auth is enabled and user {@code neo4j} gets that password (at least 8 characters);
+ * otherwise auth is disabled. If {@code NEO4J_PARENT_PID} is set, the server also shuts down when
+ * that process exits, so a crashed test run leaves no JVM behind. Prints {@code NEO4J READY bolt://127.0.0.1:PORT} once the database
+ * is available and shuts down cleanly on SIGTERM.
+ */
+public final class Neo4jLauncher {
+    public static void main(String[] args) throws Exception {
+        if (args.length != 2) {
+            System.err.println("usage: Neo4jLauncher HOME_DIR PORT");
+            System.exit(2);
+        }
+        Path home = Path.of(args[0]).toAbsolutePath();
+        int port = Integer.parseInt(args[1]);
+        String password = System.getenv("NEO4J_PASSWORD");
+
+        DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(HttpConnector.enabled, false)
+                .setConfig(HttpsConnector.enabled, false)
+                .setConfig(GraphDatabaseSettings.auth_enabled, password != null)
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, ByteUnit.mebiBytes(512))
+                // Netty waits a 5 s quiet period per event loop group on shutdown; tests want it quick.
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
+                .build();
+        Runtime.getRuntime().addShutdownHook(new Thread(service::shutdown, "neo4j-shutdown"));
+        String parentPid = System.getenv("NEO4J_PARENT_PID");
+        if (parentPid != null) {
+            ProcessHandle.of(Long.parseLong(parentPid)).map(ProcessHandle::onExit)
+                    .orElse(CompletableFuture.completedFuture(null))
+                    .thenRun(() -> System.exit(0));
+        }
+
+        if (password != null) {
+            // The embedded API runs with full privileges, so the system database can set the
+            // initial password directly (the server's `neo4j-admin dbms set-initial-password`).
+            service.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
+                    Map.of("password", password));
+        }
+        GraphDatabaseService db = service.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        if (!db.isAvailable(60_000)) {
+            System.err.println("database did not become available");
+            System.exit(1);
+        }
+        System.out.println("NEO4J READY bolt://127.0.0.1:" + port);
+        System.out.flush();
+        new CountDownLatch(1).await(); // run until the JVM is told to exit
+    }
+}
