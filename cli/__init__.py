@@ -1,1 +1,1 @@
-"""x"""
+"""The `lessons` command line (click)."""

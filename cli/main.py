@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -138,7 +139,10 @@ def ingest_command(
     sources, missing = discover(paths, stdin_format=stdin_format)
     err = Console(stderr=True, soft_wrap=True)
     for path in missing:
-        err.print(f"[red]failed[/red] {path}: no such file, directory or matching file")
+        err.print(
+            f"[red]failed[/red] {escape(path)}: no such file, directory or matching file",
+            highlight=False,
+        )
     if dry_run and as_json:
         report = ingest(session.store, session.embedder, sources, dry_run=True)
         for result in report.results:
@@ -163,7 +167,7 @@ def _ingest_with_progress(
 ) -> IngestReport:
     def report_failure(result: FileResult) -> None:
         if result.error and not quiet:
-            err.print(f"[red]failed[/red] {result.error}", highlight=False)
+            err.print(f"[red]failed[/red] {escape(result.error)}", highlight=False)
 
     if not err.is_terminal or len(sources) < 20:
         return ingest(
@@ -206,14 +210,17 @@ def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
 def _print_summary(report: IngestReport, missing: list[str], err: Console) -> None:
     for edge in report.unlinked:
         err.print(
-            f"[yellow]note[/yellow] {edge.source} is a recurrence of {edge.target}, "
+            f"[yellow]note[/yellow] {escape(edge.source)} is a recurrence of "
+            f"{escape(edge.target)}, "
             "which is not imported yet; the link is made when it is.",
             highlight=False,
         )
     parts = [f"{report.count(s)} {s.value}" for s in FileStatus if report.count(s)]
     if missing:
         parts.append(f"{len(missing)} not found")
-    click.echo(", ".join(parts or ["nothing to import"]) + f" ({report.texts_encoded} texts encoded)")
+    click.echo(
+        ", ".join(parts or ["nothing to import"]) + f" ({report.texts_encoded} texts encoded)"
+    )
 
 
 @cli.command("search")
@@ -243,15 +250,22 @@ def _print_hits(hits: list[SearchHit]) -> None:
     for number, hit in enumerate(hits, start=1):
         failure = hit.context.failure
         when = failure.occurred_at.date().isoformat() if failure.occurred_at else "date unknown"
-        out.print(f"[bold]{number}. {failure.title}[/bold]  ({failure.id}, {when})", highlight=False)
-        out.print(f"   why: {'; '.join(hit.why)}", highlight=False)
+        out.print(
+            f"[bold]{number}. {escape(failure.title)}[/bold]  ({escape(failure.id)}, {when})",
+            highlight=False,
+        )
+        out.print(f"   why: {'; '.join(hit.why)}", markup=False, highlight=False)
         if hit.context.causes:
             causes = ", ".join(f"{c.name} ({c.role})" for c in hit.context.causes[:4])
-            out.print(f"   causes: {causes}", highlight=False)
+            out.print(f"   causes: {causes}", markup=False, highlight=False)
         for lesson in hit.context.lessons[:2]:
-            out.print(f"   lesson: {lesson}", highlight=False)
+            out.print(f"   lesson: {lesson}", markup=False, highlight=False)
         for practice in hit.context.practices[:3]:
-            out.print(f"   practice: {practice.name} [{practice.status.value}]", highlight=False)
+            out.print(
+                f"   practice: {practice.name} [{practice.status.value}]",
+                markup=False,
+                highlight=False,
+            )
 
 
 @cli.command("show")
@@ -275,7 +289,7 @@ def show_command(session: Session, failure_id: str, as_json: bool) -> None:
 def _print_context(context: FailureContext) -> None:
     out = _out()
     failure = context.failure
-    out.print(f"[bold]{failure.title}[/bold]  ({failure.id})", highlight=False)
+    out.print(f"[bold]{escape(failure.title)}[/bold]  ({escape(failure.id)})", highlight=False)
     facts = {
         "occurred": failure.occurred_at.isoformat() if failure.occurred_at else None,
         "severity": failure.severity,
@@ -286,14 +300,16 @@ def _print_context(context: FailureContext) -> None:
     }
     for key, value in facts.items():
         if value:
-            out.print(f"{key}: {value}", highlight=False)
-    out.print(f"\n{failure.summary}\n", highlight=False)
+            out.print(f"{key}: {value}", markup=False, highlight=False)
+    out.print(f"\n{failure.summary}\n", markup=False, highlight=False)
     sections: list[tuple[str, list[str]]] = [
         ("Causes", [f"{c.name} ({c.role})" for c in context.causes]),
         (
             "Experiments",
-            [f"{e.hypothesis} -> {e.outcome.value}" + (f": {e.finding}" if e.finding else "")
-             for e in context.experiments],
+            [
+                f"{e.hypothesis} -> {e.outcome.value}" + (f": {e.finding}" if e.finding else "")
+                for e in context.experiments
+            ],
         ),
         ("Lessons", context.lessons),
         ("Practices", [f"{p.name} [{p.status.value}]" for p in context.practices]),
@@ -303,7 +319,7 @@ def _print_context(context: FailureContext) -> None:
         if lines:
             out.print(f"[bold]{title}[/bold]")
             for line in lines:
-                out.print(f"  - {line}", highlight=False)
+                out.print(f"  - {line}", markup=False, highlight=False)
 
 
 @cli.command("stats")
@@ -318,7 +334,9 @@ def stats_command(session: Session, as_json: bool) -> None:
     """
     stats = session.store.stats()
     if as_json:
-        _echo_json({"store": session.settings.store_url, "nodes": stats.nodes, "edges": stats.edges})
+        _echo_json(
+            {"store": session.settings.store_url, "nodes": stats.nodes, "edges": stats.edges}
+        )
         return
     table = Table(title=f"lessons store: {session.settings.store_url}")
     table.add_column("kind")
@@ -364,9 +382,13 @@ def demo_command(session: Session, examples: Path | None) -> None:
             "or pass --examples FOLDER."
         )
     workdir = Path(tempfile.mkdtemp(prefix="lessons-demo-"))
-    demo = Session(Settings(store_url=str(workdir / "demo.sqlite3"),
-                            embed_model=session.settings.embed_model,
-                            cache_dir=session.settings.cache_dir))
+    demo = Session(
+        Settings(
+            store_url=str(workdir / "demo.sqlite3"),
+            embed_model=session.settings.embed_model,
+            cache_dir=session.settings.cache_dir,
+        )
+    )
     try:
         sources, _ = discover([str(folder)])
         report = ingest(demo.store, demo.embedder, sources)

@@ -94,7 +94,7 @@ _FAILURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 def slugify(text: str, max_length: int = 80) -> str:
-    """Lower-case ASCII slug: `"DB Connection-Pool exhausted!"` -> `"db-connection-pool-exhausted"`."""
+    """Lower-case ASCII slug: `"DB Connection-Pool down!"` -> `"db-connection-pool-down"`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_length].rstrip("-")

@@ -143,7 +143,9 @@ def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
                 context.experiments.append(_experiment_view(store, target))
             elif isinstance(target, Action):
                 context.actions.append(
-                    ActionView(id=target.id, text=target.text, owner=target.owner, status=target.status)
+                    ActionView(
+                        id=target.id, text=target.text, owner=target.owner, status=target.status
+                    )
                 )
             elif isinstance(target, Document):
                 context.documents.append(target.path)
@@ -193,9 +195,9 @@ def search(
     keyword_hits = store.keyword_search([Label.FAILURE], query, CANDIDATES)
     vector_ranks = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
     keyword_ranks = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
-    fused = reciprocal_rank_fusion(
-        [[h.id for h in vector_hits], [h.id for h in keyword_hits]]
-    )[:limit]
+    fused = reciprocal_rank_fusion([[h.id for h in vector_hits], [h.id for h in keyword_hits]])[
+        :limit
+    ]
     hits = []
     for failure_id, score in fused:
         context = failure_context(store, failure_id)

@@ -38,7 +38,5 @@ class Settings:
         return cls(
             store_url=store_url or env.get("LESSONS_STORE") or default_store,
             embed_model=env.get("LESSONS_EMBED_MODEL") or DEFAULT_MODEL,
-            cache_dir=Path(
-                env.get("LESSONS_CACHE_DIR") or platformdirs.user_cache_dir("lessons")
-            ),
+            cache_dir=Path(env.get("LESSONS_CACHE_DIR") or platformdirs.user_cache_dir("lessons")),
         )

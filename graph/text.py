@@ -6,9 +6,57 @@ import re
 
 # Words too common to help a keyword search; dropping them keeps posting lists short.
 STOPWORDS = frozenset(
-    "a an and are as at be been but by can did do does for from had has have how in into is it "
-    "its of on or our so that the their then there these they this to was we were what when "
-    "which while who will with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+    ]
 )
 MAX_QUERY_TERMS = 32
 

@@ -1,1 +1,1 @@
-"""x"""
+"""Import of postmortem documents: discovery, parsers, mapping into the graph, the pipeline."""

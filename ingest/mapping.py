@@ -46,9 +46,7 @@ class _Builder:
         self.edges.setdefault(edge.key, edge)
 
     def cause(self, name: str, description: str | None = None) -> str:
-        return self.node(
-            Cause(id=entity_id(Label.CAUSE, name), name=name, description=description)
-        )
+        return self.node(Cause(id=entity_id(Label.CAUSE, name), name=name, description=description))
 
     def practice(self, name: str) -> str:
         practice_id = entity_id(Label.PRACTICE, name)

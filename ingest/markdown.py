@@ -49,9 +49,7 @@ SECTION_ALIASES: dict[str, str] = {
         "root",
     ),
     **dict.fromkeys(["trigger", "triggers"], "trigger"),
-    **dict.fromkeys(
-        ["contributing factors", "contributing factor"], "contributing"
-    ),
+    **dict.fromkeys(["contributing factors", "contributing factor"], "contributing"),
     **dict.fromkeys(["experiments", "hypotheses", "investigation"], "experiments"),
     **dict.fromkeys(
         [
@@ -107,10 +105,30 @@ FRONT_MATTER_ALIASES: dict[str, str] = {
     "action_items": "actions",
 }
 RECORD_FIELDS = frozenset(
-    "id title summary occurred_at severity status detected_by impact detection resolution team "
-    "components tags causes experiments lessons practices actions recurrence_of timeline".split()
+    [
+        "id",
+        "title",
+        "summary",
+        "occurred_at",
+        "severity",
+        "status",
+        "detected_by",
+        "impact",
+        "detection",
+        "resolution",
+        "team",
+        "components",
+        "tags",
+        "causes",
+        "experiments",
+        "lessons",
+        "practices",
+        "actions",
+        "recurrence_of",
+        "timeline",
+    ]
 )
-LIST_FIELDS = frozenset("components tags causes lessons actions".split())
+LIST_FIELDS = frozenset(["components", "tags", "causes", "lessons", "actions"])
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 # `- **Impact**: text` (a field written as a bold bullet label, as in incident logs)
@@ -129,7 +147,7 @@ _HAS_WORD = re.compile(r"\w")
 
 @dataclass
 class _Section:
-    field: str | None
+    target: str | None  # the record field this section fills
     heading: str
     lines: list[tuple[int, str]] = field(default_factory=list)
 
@@ -178,7 +196,8 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        raise ParseError(path, f"front matter is not valid YAML: {e}", line=line) from e
+        problem = getattr(e, "problem", None) or str(e)
+        raise ParseError(path, f"front matter is not valid YAML: {problem}", line=line) from e
     except tomllib.TOMLDecodeError as e:
         raise ParseError(path, f"front matter is not valid TOML: {e}", line=1) from e
     data = data or {}
@@ -193,7 +212,7 @@ def _front_matter_fields(data: dict[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         name = str(key).strip().lower().replace("-", "_")
         name = FRONT_MATTER_ALIASES.get(name, name)
-        if name not in RECORD_FIELDS or value is None:
+        if name not in RECORD_FIELDS or value is None or value == "" or value == []:
             continue
         if name in LIST_FIELDS and name in fields:
             fields[name] = [*_listify(fields[name]), *_listify(value)]
@@ -213,7 +232,7 @@ def _sections(body: str, first_line: int) -> tuple[str | None, list[_Section]]:
     so `### 22:00` under `## Timeline` is still timeline.
     """
     title: str | None = None
-    sections = [_Section(field=None, heading="")]
+    sections = [_Section(target=None, heading="")]
     stack: list[tuple[int, str | None]] = []
     in_fence = False
     for offset, line in enumerate(body.split("\n")):
@@ -238,7 +257,7 @@ def _sections(body: str, first_line: int) -> tuple[str | None, list[_Section]]:
         inherited = next((f for _, f in reversed(stack) if f is not None), None)
         section_field = own or inherited
         stack.append((level, section_field))
-        sections.append(_Section(field=section_field, heading=heading))
+        sections.append(_Section(target=section_field, heading=heading))
         if field_bullet is not None and field_bullet.group(2):
             sections[-1].lines.append((number, field_bullet.group(2)))
     return title, sections
@@ -302,9 +321,7 @@ def _blocks(lines: list[tuple[int, str]]) -> _Blocks:
             end_paragraph()
             blank_since_bullet = bullet_indent >= 0
             continue
-        continues_bullet = bullet_indent >= 0 and (
-            not blank_since_bullet or raw[:1].isspace()
-        )
+        continues_bullet = bullet_indent >= 0 and (not blank_since_bullet or raw[:1].isspace())
         if continues_bullet and blocks.bullets:
             blocks.bullets[-1] = f"{blocks.bullets[-1]} {clean_inline(stripped)}"
             continue
@@ -342,7 +359,7 @@ def _items(blocks: _Blocks) -> list[str]:
 
 
 def _causes(blocks: _Blocks, role: str) -> list[dict[str, Any]]:
-    causes = []
+    causes: list[dict[str, Any]] = []
     for row in blocks.rows:
         text = _column(row, "cause", "name", "factor") or next(iter(row.values()), "")
         if text:
@@ -354,7 +371,9 @@ def _causes(blocks: _Blocks, role: str) -> list[dict[str, Any]]:
     if blocks.paragraphs and not blocks.bullets:
         # Prose: the whole section describes one cause, named by its first sentence.
         name, _ = _short_name(blocks.paragraphs[0])
-        causes.append({"name": name, "role": role, "description": "\n\n".join(blocks.paragraphs)})
+        prose = "\n\n".join(blocks.paragraphs)
+        description = prose if prose.rstrip(".") != name else None
+        causes.append({"name": name, "role": role, "description": description})
     return [c for c in causes if _HAS_WORD.search(c["name"])]
 
 
@@ -420,9 +439,7 @@ def _practices(blocks: _Blocks) -> list[dict[str, Any]]:
 def _actions(blocks: _Blocks) -> list[dict[str, Any]]:
     actions: list[dict[str, Any]] = []
     for row in blocks.rows:
-        text = _column(row, "action", "item", "task", "description") or next(
-            iter(row.values()), ""
-        )
+        text = _column(row, "action", "item", "task", "description") or next(iter(row.values()), "")
         if text:
             actions.append(
                 {
@@ -478,7 +495,7 @@ def parse_markdown(text: str, path: str) -> dict[str, Any]:
     loose_paragraphs: list[str] = []
     for section in sections:
         blocks = _blocks(section.lines)
-        name = section.field
+        name = section.target
         if name is None:
             loose_paragraphs.extend(blocks.paragraphs or blocks.bullets)
         elif name in TEXT_FIELDS:

@@ -21,7 +21,16 @@ from lessons.ingest.record import PostmortemRecord
 
 # CSV columns that hold lists, separated by ';'.
 CSV_LIST_COLUMNS = frozenset(
-    "components tags causes lessons practices actions recurrence_of experiments".split()
+    [
+        "components",
+        "tags",
+        "causes",
+        "lessons",
+        "practices",
+        "actions",
+        "recurrence_of",
+        "experiments",
+    ]
 )
 
 

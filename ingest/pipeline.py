@@ -156,7 +156,7 @@ class _Parsed:
 
 
 class _Importer:
-    """One import run; remembers which failure ids which document claimed in this run."""
+    """One import run; remembers which document each failure id was given to in this run."""
 
     def __init__(self, store: GraphStore, embedder: Embedder, dry_run: bool) -> None:
         self.store = store
@@ -207,7 +207,9 @@ class _Importer:
         self, source: Source, document_id: str, records: list[PostmortemRecord]
     ) -> list[str]:
         stem = slugify(Path(source.name).stem) or "failure"
-        defaults = [stem] if len(records) == 1 else [f"{stem}-{n}" for n in range(1, len(records) + 1)]
+        defaults = (
+            [stem] if len(records) == 1 else [f"{stem}-{n}" for n in range(1, len(records) + 1)]
+        )
         ids = []
         for record, default in zip(records, defaults, strict=True):
             fid = record_failure_id(record, default)
@@ -223,6 +225,7 @@ class _Importer:
             if fid in ids:
                 raise ParseError(source.name, f"two records have the same id {fid!r}")
             ids.append(fid)
+        self.claimed.update(dict.fromkeys(ids, document_id))
         return ids
 
     def _document_of(self, fid: str) -> str | None:
@@ -266,17 +269,15 @@ class _Importer:
             item.result.status, item.result.reason = FileStatus.FAILED, str(e)
             return
         item.result.status = FileStatus.IMPORTED
-        for fid in item.result.failure_ids:
-            self.claimed[fid] = item.graph.document.id
 
     def link_recurrences(self, imported: set[str]) -> list[Edge]:
         """Link declared recurrences that point at failures imported in this run.
 
         Returns the declared recurrences of this run's failures whose targets are missing.
         """
-        unlinked = []
+        unlinked: list[Edge] = []
         offset, page = 0, 1000
-        while batch := self.store.list(Label.FAILURE, limit=page, offset=offset):
+        while batch := self.store.list_nodes(Label.FAILURE, limit=page, offset=offset):
             offset += page
             for failure in batch:
                 assert isinstance(failure, Failure)

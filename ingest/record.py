@@ -124,15 +124,15 @@ class PostmortemRecord(BaseModel):
     recurrence_of: list[str] = []
     timeline: list[TimelineEntry] = []
 
+    _text_lists = field_validator("components", "tags", "recurrence_of", mode="before")(
+        lambda value: [str(v) if isinstance(v, int | float | date) else v for v in _as_list(value)]
+    )
     _lists = field_validator(
-        "components",
-        "tags",
         "causes",
         "experiments",
         "lessons",
         "practices",
         "actions",
-        "recurrence_of",
         "timeline",
         mode="before",
     )(_as_list)

@@ -6,7 +6,15 @@ from lessons.graph.errors import ConfigError
 from lessons.graph.store.base import DocumentGraph, GraphStore, ScoredId, StoreStats, Subgraph
 from lessons.graph.store.sqlite import SqliteStore, sqlite_path_from_url
 
-__all__ = ["DocumentGraph", "GraphStore", "ScoredId", "StoreStats", "Subgraph", "open_store"]
+__all__ = [
+    "DocumentGraph",
+    "GraphStore",
+    "ScoredId",
+    "SqliteStore",
+    "StoreStats",
+    "Subgraph",
+    "open_store",
+]
 
 
 def open_store(url: str) -> GraphStore:

@@ -93,7 +93,7 @@ class GraphStore(Protocol):
         """The nodes that exist among `node_ids`, by id."""
         ...
 
-    def list(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
         """Nodes with this label, ordered by id."""
         ...
 

@@ -293,7 +293,7 @@ class SqliteStore:
                     found[node_id] = node_from_properties(label, node_id, json.loads(props))
         return found
 
-    def list(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, label, props FROM nodes WHERE label = ? ORDER BY id LIMIT ? OFFSET ?",
@@ -410,4 +410,3 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-

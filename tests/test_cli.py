@@ -1,0 +1,138 @@
+"""Every CLI command through click's CliRunner, with the real model and a temporary store."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lessons.cli import main as cli_main
+from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+
+from .conftest import EXAMPLES, REPO
+
+ONE = EXAMPLES / "2023-02-14-checkout-db-pool.md"
+
+
+@pytest.fixture
+def lessons(tmp_path: Path, model: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch):
+    """Run `lessons ARGS` against a store in tmp_path, reusing the session's loaded model."""
+    monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("LESSONS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(
+        cli_main, "open_embedder", lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3")
+    )
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        return CliRunner().invoke(cli_main.cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke
+
+
+def test_ingest_then_reingest(lessons) -> None:
+    first = lessons("ingest", str(EXAMPLES))
+    assert first.exit_code == 0, first.output
+    assert re.search(r"\b2[0-9] imported\b", first.stdout)
+    again = lessons("ingest", str(EXAMPLES))
+    assert again.exit_code == 0
+    assert "unchanged" in again.stdout and "imported" not in again.stdout
+
+
+def test_ingest_reports_bad_files_and_exits_1(lessons, tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text('{"title": "x",\n "summary": }')
+    result = lessons("ingest", str(ONE), str(tmp_path / "bad.json"), str(tmp_path / "missing.md"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.json'}:2: invalid JSON" in result.stderr
+    assert "missing.md: no such file" in result.stderr
+    assert "1 imported, 1 failed, 1 not found" in result.stdout
+
+
+def test_ingest_json_report(lessons, tmp_path: Path) -> None:
+    (tmp_path / "empty.md").write_text("")
+    result = lessons("ingest", "--json", str(ONE), str(tmp_path / "empty.md"))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["counts"]["imported"] == 1 and report["counts"]["failed"] == 1
+    failed = [f for f in report["files"] if f["status"] == "failed"]
+    assert failed[0]["error"].endswith("empty.md: the file is empty")
+
+
+def test_dry_run_json_prints_canonical_records_and_writes_nothing(lessons) -> None:
+    result = lessons("ingest", "--dry-run", "--json", str(EXAMPLES))
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == len(list(EXAMPLES.iterdir()))
+    assert all(r["id"] and r["title"] and r["summary"] for r in records)
+    stats = json.loads(lessons("stats", "--json").stdout)
+    assert stats["nodes"] == {}
+
+
+def test_ingest_from_stdin(lessons) -> None:
+    yaml_doc = "id: piped\ntitle: Piped failure\nsummary: Came in through standard input\n"
+    result = lessons("ingest", "--format", "yaml", "-", stdin=yaml_doc)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(lessons("show", "--json", "piped").stdout)
+    assert shown["failure"]["title"] == "Piped failure"
+
+
+def test_search_show_and_stats(lessons) -> None:
+    lessons("ingest", str(EXAMPLES))
+    hits = json.loads(
+        lessons("search", "--json", "--limit", "3", "database connection pool exhausted").stdout
+    )
+    assert len(hits) == 3
+    assert hits[0]["context"]["failure"]["id"] in {
+        "2023-02-14-checkout-db-pool",
+        "2023-11-24-checkout-db-pool-black-friday",
+        "2024-07-02-payments-db-connection-exhaustion",
+    }
+    human = lessons("search", "database connection pool exhausted")
+    assert "why:" in human.stdout and "causes:" in human.stdout
+
+    show = lessons("show", "2023-02-14-checkout-db-pool")
+    assert show.exit_code == 0
+    for heading in ("Causes", "Experiments", "Lessons", "Practices", "Actions"):
+        assert heading in show.stdout
+    assert "[adopted]" in show.stdout
+
+    stats = json.loads(lessons("stats", "--json").stdout)
+    assert stats["nodes"]["Failure"] == len(list(EXAMPLES.iterdir()))
+    assert "Failure" in lessons("stats").stdout
+
+
+def test_errors_say_what_to_do(lessons) -> None:
+    result = lessons("show", "no-such-failure")
+    assert result.exit_code == 1
+    assert "Error: no node with id 'no-such-failure'" in result.stderr
+    assert "lessons search" in result.stderr
+    bad_store = CliRunner().invoke(cli_main.cli, ["--store", "mysql://x", "stats"])
+    assert bad_store.exit_code == 1
+    assert "Error: unknown store URL" in bad_store.stderr
+
+
+def test_search_on_an_empty_store_says_how_to_fill_it(lessons) -> None:
+    result = lessons("search", "anything at all")
+    assert result.exit_code == 0
+    assert "lessons ingest" in result.stdout
+
+
+def test_schema_command_matches_the_published_schema(lessons) -> None:
+    assert lessons("schema").stdout == (REPO / "docs" / "postmortem-record.schema.json").read_text()
+
+
+def test_demo_runs_two_questions(lessons) -> None:
+    result = lessons("demo")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("$ lessons search") == 2
+    assert "Imported" in result.stdout and "1. " in result.stdout
+
+
+@pytest.mark.parametrize("command", sorted(cli_main.cli.commands))
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(lessons, command: str) -> None:
+    result = lessons(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert f"lessons {command}" in (REPO / "README.md").read_text()

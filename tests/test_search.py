@@ -1,0 +1,82 @@
+"""Search with the real model over the example postmortems."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.search import search
+from lessons.graph.store import SqliteStore
+from lessons.ingest.pipeline import discover, ingest
+
+from .conftest import EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def examples_store(
+    model: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SqliteStore, CachingEmbedder]]:
+    root: Path = tmp_path_factory.mktemp("examples")
+    store = SqliteStore(root / "store.sqlite3")
+    embedder = CachingEmbedder(model, root / "vectors.sqlite3")
+    sources, _ = discover([str(EXAMPLES)])
+    assert ingest(store, embedder, sources).ok
+    yield store, embedder
+    store.close()
+    embedder.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            "checkout API requests hang waiting for a free database connection during a sale",
+            {
+                "2023-02-14-checkout-db-pool",
+                "2023-11-24-checkout-db-pool-black-friday",
+                "2024-07-02-payments-db-connection-exhaustion",
+            },
+        ),
+        (
+            "browsers show certificate errors, the TLS cert on our API ran out",
+            {"2022-07-19-api-tls-cert-expired", "2025-10-07-psp-mtls-cert-expired"},
+        ),
+        (
+            "the database volume ran out of space and writes stopped",
+            {"2023-05-22-payments-db-disk-full", "2025-08-19-payments-db-log-disk-full"},
+        ),
+    ],
+)
+def test_search_finds_the_same_failure_pattern_first(
+    examples_store: tuple[SqliteStore, CachingEmbedder], query: str, expected: set[str]
+) -> None:
+    store, embedder = examples_store
+    hits = search(store, embedder, query, limit=5)
+    assert hits[0].context.failure.id in expected
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_hits_explain_themselves_and_carry_what_was_learned(
+    examples_store: tuple[SqliteStore, CachingEmbedder],
+) -> None:
+    store, embedder = examples_store
+    (hit,) = search(
+        store, embedder, "Black Friday checkout database connections exhausted", limit=1
+    )
+    assert hit.context.failure.id == "2023-11-24-checkout-db-pool-black-friday"
+    assert hit.vector_rank is not None and hit.keyword_rank is not None
+    assert "checkout" in hit.matched_terms
+    assert any("similar meaning" in why for why in hit.why)
+    assert any(c.role == "root" for c in hit.context.causes)
+    assert hit.context.lessons and hit.context.practices
+    assert {e.outcome.value for e in hit.context.experiments} == {"refuted", "confirmed"}
+    assert hit.context.recurrence_of == ["2023-02-14-checkout-db-pool"]
+    assert hit.context.recurred_as == ["2024-07-02-payments-db-connection-exhaustion"]
+
+
+def test_empty_query_finds_nothing(examples_store: tuple[SqliteStore, CachingEmbedder]) -> None:
+    store, embedder = examples_store
+    assert search(store, embedder, "   ") == []
