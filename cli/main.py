@@ -49,7 +49,7 @@ class Session:
     @property
     def store(self) -> GraphStore:
         if self._store is None:
-            self._store = open_store(self.settings.store_url)
+            self._store = open_store(self.settings)
             self.closers.append(self._store.close)
         return self._store
 

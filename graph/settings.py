@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -21,11 +21,16 @@ class Settings:
     - `embed_model`: `LESSONS_EMBED_MODEL`, the bundled all-MiniLM-L6-v2 unless it names a
       local sentence-transformers model directory.
     - `cache_dir`: `LESSONS_CACHE_DIR`, where encoded vectors are cached by text hash.
+    - `neo4j_user`, `neo4j_password`, `neo4j_database`: `LESSONS_NEO4J_USER` (default
+      `neo4j`), `LESSONS_NEO4J_PASSWORD`, `LESSONS_NEO4J_DATABASE` (default: the server's).
     """
 
     store_url: str
     embed_model: str = DEFAULT_MODEL
     cache_dir: Path = Path(".")
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = field(default=None, repr=False)
+    neo4j_database: str | None = None
 
     @classmethod
     def from_env(
@@ -39,4 +44,7 @@ class Settings:
             store_url=store_url or env.get("LESSONS_STORE") or default_store,
             embed_model=env.get("LESSONS_EMBED_MODEL") or DEFAULT_MODEL,
             cache_dir=Path(env.get("LESSONS_CACHE_DIR") or platformdirs.user_cache_dir("lessons")),
+            neo4j_user=env.get("LESSONS_NEO4J_USER") or "neo4j",
+            neo4j_password=env.get("LESSONS_NEO4J_PASSWORD"),
+            neo4j_database=env.get("LESSONS_NEO4J_DATABASE"),
         )

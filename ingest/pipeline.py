@@ -158,10 +158,9 @@ class _Parsed:
 class _Importer:
     """One import run; remembers which document each failure id was given to in this run."""
 
-    def __init__(self, store: GraphStore, embedder: Embedder, dry_run: bool) -> None:
+    def __init__(self, store: GraphStore, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
-        self.dry_run = dry_run
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
 
     def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
@@ -311,7 +310,7 @@ def ingest(
 ) -> IngestReport:
     """Import `sources` into `store`; `on_result` is called once per file as it finishes."""
     report = IngestReport()
-    importer = _Importer(store, embedder, dry_run)
+    importer = _Importer(store, embedder)
 
     def finish(result: FileResult) -> None:
         report.results.append(result)

@@ -1,14 +1,18 @@
-"""Shared fixtures: the real embedding model (loaded once), stores on temporary files, corpora."""
+"""Shared fixtures: the real embedding model (loaded once), stores, a real Neo4j, corpora."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import neo4j
 import pytest
 
 from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
-from lessons.graph.store import SqliteStore
+from lessons.graph.store import GraphStore, SqliteStore
+from lessons.graph.store.neo4j import Neo4jStore
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "postmortems"
@@ -42,3 +46,54 @@ def corpus() -> Path:
     if not (CORPUS / "docs").is_dir():
         pytest.skip(f"public postmortem corpus not found at {CORPUS} (it lives outside the repo)")
     return CORPUS
+
+
+@dataclass(frozen=True)
+class Neo4jTarget:
+    """Where the test Neo4j listens and how to log in."""
+
+    uri: str
+    user: str
+    password: str | None
+
+
+@pytest.fixture(scope="session")
+def neo4j_server() -> Iterator[Neo4jTarget]:
+    """A real Neo4j for the whole session: $LESSONS_TEST_NEO4J_URI, or one started here.
+
+    The one started here is Neo4j Community 5.26 in a JVM on a free loopback port, built
+    with Maven from tests/neo4j/ (see tests/neo4j/server.py); it is stopped at the end.
+    """
+    uri = os.environ.get("LESSONS_TEST_NEO4J_URI")
+    if uri:
+        yield Neo4jTarget(
+            uri,
+            os.environ.get("LESSONS_TEST_NEO4J_USER", "neo4j"),
+            os.environ.get("LESSONS_TEST_NEO4J_PASSWORD"),
+        )
+        return
+    from tests.neo4j.server import Neo4jServer
+
+    with Neo4jServer() as server:
+        yield Neo4jTarget(server.uri, server.user, server.password)
+
+
+def wipe_neo4j(target: Neo4jTarget) -> None:
+    """Delete every node and relationship (indexes and constraints stay)."""
+    auth = (target.user, target.password) if target.password else None
+    with neo4j.GraphDatabase.driver(target.uri, auth=auth) as driver:
+        driver.execute_query("MATCH (n) DETACH DELETE n")
+
+
+@pytest.fixture(params=["sqlite", "neo4j"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """An empty store of each backend: a SQLite file, and the session's real Neo4j."""
+    opened: GraphStore
+    if request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "store.sqlite3")
+    else:
+        target: Neo4jTarget = request.getfixturevalue("neo4j_server")
+        wipe_neo4j(target)
+        opened = Neo4jStore(target.uri, user=target.user, password=target.password)
+    yield opened
+    opened.close()

@@ -11,7 +11,7 @@ import pytest
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import NotFoundError
 from lessons.graph.models import Failure, Label, RelType
-from lessons.graph.store import SqliteStore
+from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import FileStatus, discover, ingest
 
 from .conftest import EXAMPLES
@@ -33,59 +33,59 @@ Checkout requests timed out because the database connection pool was exhausted.
 """
 
 
-def run(store: SqliteStore, embedder: CachingEmbedder, *paths: Path | str, dry_run: bool = False):
+def run(store: GraphStore, embedder: CachingEmbedder, *paths: Path | str, dry_run: bool = False):
     sources, missing = discover([str(p) for p in paths])
     assert missing == []
     return ingest(store, embedder, sources, dry_run=dry_run)
 
 
 def test_examples_import_and_reimport_changes_nothing(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
-    first = run(sqlite_store, embedder, EXAMPLES)
+    first = run(store, embedder, EXAMPLES)
     assert first.ok, [r.error for r in first.results if r.error]
     assert first.count(FileStatus.IMPORTED) == len(list(EXAMPLES.iterdir())) >= 20
-    graph = sqlite_store.to_networkx()
+    graph = store.to_networkx()
 
-    again = run(sqlite_store, embedder, EXAMPLES)
+    again = run(store, embedder, EXAMPLES)
     assert again.count(FileStatus.UNCHANGED) == first.count(FileStatus.IMPORTED)
     assert again.texts_encoded == 0
-    assert nx.utils.graphs_equal(graph, sqlite_store.to_networkx())
+    assert nx.utils.graphs_equal(graph, store.to_networkx())
 
 
 def test_same_texts_are_never_encoded_twice(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     (tmp_path / "a.md").write_text(GOOD_MD)
-    run(sqlite_store, embedder, tmp_path / "a.md")
+    run(store, embedder, tmp_path / "a.md")
     encoded = embedder.encoded_count
     assert encoded > 0
     (tmp_path / "b.md").write_text(GOOD_MD.replace("inc-1", "inc-2"))
-    run(sqlite_store, embedder, tmp_path / "b.md")
+    run(store, embedder, tmp_path / "b.md")
     assert embedder.encoded_count == encoded  # every text of b.md was already cached
 
 
 def test_a_changed_file_replaces_what_it_said(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     path = tmp_path / "inc.md"
     path.write_text(GOOD_MD)
-    run(sqlite_store, embedder, path)
-    assert sqlite_store.get("inc-1/lesson-1").text == "Size pools from load tests"  # type: ignore[union-attr]
+    run(store, embedder, path)
+    assert store.get("inc-1/lesson-1").text == "Size pools from load tests"  # type: ignore[union-attr]
 
     path.write_text(
         GOOD_MD.replace("- Size pools from load tests\n", "").replace(
             "team: Payments", "team: Platform"
         )
     )
-    report = run(sqlite_store, embedder, path)
+    report = run(store, embedder, path)
     assert report.count(FileStatus.IMPORTED) == 1
     with pytest.raises(NotFoundError):
-        sqlite_store.get("inc-1/lesson-1")
+        store.get("inc-1/lesson-1")
     with pytest.raises(NotFoundError):
-        sqlite_store.get("team:payments")
-    assert [n.id for n in sqlite_store.list_nodes(Label.TEAM)] == ["team:platform"]
-    assert sqlite_store.stats().nodes["Failure"] == 1
+        store.get("team:payments")
+    assert [n.id for n in store.list_nodes(Label.TEAM)] == ["team:platform"]
+    assert store.stats().nodes["Failure"] == 1
 
 
 BAD_FILES = {
@@ -107,11 +107,11 @@ BAD_FILES = {
 
 
 def test_bad_files_are_reported_and_the_rest_imported(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     (tmp_path / "good.md").write_text(GOOD_MD)
-    run(sqlite_store, embedder, tmp_path / "good.md")
-    before = sqlite_store.to_networkx()
+    run(store, embedder, tmp_path / "good.md")
+    before = store.to_networkx()
 
     bad_dir = tmp_path / "batch"
     bad_dir.mkdir()
@@ -119,7 +119,7 @@ def test_bad_files_are_reported_and_the_rest_imported(
         (bad_dir / name).write_bytes(data)
     (bad_dir / "also-good.md").write_text(GOOD_MD.replace("inc-1", "inc-2"))
     sources, _ = discover([str(bad_dir / "unknown.txt"), str(bad_dir)])
-    report = ingest(sqlite_store, embedder, sources)
+    report = ingest(store, embedder, sources)
 
     results = {Path(r.path).name: r for r in report.results}
     for name, (_, reason, line) in BAD_FILES.items():
@@ -130,73 +130,73 @@ def test_bad_files_are_reported_and_the_rest_imported(
         assert str(bad_dir / name) in (result.error or "")
     assert results["also-good.md"].status is FileStatus.IMPORTED
     assert not report.ok
-    after = sqlite_store.to_networkx()
+    after = store.to_networkx()
     assert set(before.nodes) < set(after.nodes)  # nothing lost, the good file added
     assert "inc-2" in after.nodes
 
 
 def test_dry_run_writes_nothing(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
-    report = run(sqlite_store, embedder, EXAMPLES, dry_run=True)
+    report = run(store, embedder, EXAMPLES, dry_run=True)
     assert report.count(FileStatus.CHECKED) == len(report.results) > 0
     assert all(r.records for r in report.results)
-    assert sqlite_store.stats().total_nodes == 0
+    assert store.stats().total_nodes == 0
     assert embedder.encoded_count == 0
 
 
 def test_recurrences_link_whatever_the_import_order(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     later = tmp_path / "later.yaml"
     later.write_text(
         "id: later\ntitle: Again\nsummary: It happened again\nrecurrence_of: [earlier]\n"
     )
-    report = run(sqlite_store, embedder, later)
+    report = run(store, embedder, later)
     assert [(e.source, e.target) for e in report.unlinked] == [("later", "earlier")]
 
     earlier = tmp_path / "earlier.yaml"
     earlier.write_text("id: earlier\ntitle: First\nsummary: It happened first\n")
-    report = run(sqlite_store, embedder, earlier)
+    report = run(store, embedder, earlier)
     assert report.unlinked == []
-    edges = sqlite_store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges
+    edges = store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges
     assert [(e.source, e.target) for e in edges] == [("later", "earlier")]
 
     # The link belongs to the document that declared it.
     later.write_text("id: later\ntitle: Again\nsummary: Not a recurrence after all\n")
-    run(sqlite_store, embedder, later)
-    assert sqlite_store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges == []
+    run(store, embedder, later)
+    assert store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges == []
 
 
 def test_default_ids_from_file_names_do_not_collide(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     body = "# Outage\n\nThe {} service was down for an hour after a deploy.\n"
     for team in ("red", "blue"):
         (tmp_path / team).mkdir()
         (tmp_path / team / "postmortem.md").write_text(body.format(team))
-    report = run(sqlite_store, embedder, tmp_path / "red", tmp_path / "blue")
+    report = run(store, embedder, tmp_path / "red", tmp_path / "blue")
     ids = [fid for r in report.results for fid in r.failure_ids]
     assert len(set(ids)) == 2 and ids[0] == "postmortem"
-    summaries = {f.summary for f in sqlite_store.list_nodes(Label.FAILURE)}  # type: ignore[union-attr]
+    summaries = {f.summary for f in store.list_nodes(Label.FAILURE)}  # type: ignore[union-attr]
     assert len(summaries) == 2
 
 
 def test_explicit_id_used_by_another_document_is_an_error(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     (tmp_path / "a.md").write_text(GOOD_MD)
     (tmp_path / "b.md").write_text(GOOD_MD.replace("Checkout timeouts", "Other"))
-    report = run(sqlite_store, embedder, tmp_path / "a.md", tmp_path / "b.md")
+    report = run(store, embedder, tmp_path / "a.md", tmp_path / "b.md")
     results = {Path(r.path).name: r for r in report.results}
     assert results["a.md"].status is FileStatus.IMPORTED
     assert results["b.md"].status is FileStatus.FAILED
     assert "already used by another document" in (results["b.md"].reason or "")
-    assert sqlite_store.get("inc-1").title == "Checkout timeouts"  # type: ignore[union-attr]
+    assert store.get("inc-1").title == "Checkout timeouts"  # type: ignore[union-attr]
 
 
 def test_csv_and_jsonl_rows_become_failures(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     (tmp_path / "log.csv").write_text(
         "id,title,summary,causes,components\n"
@@ -207,7 +207,7 @@ def test_csv_and_jsonl_rows_become_failures(
         '{"title": "Queue backlog", "summary": "Consumers stalled"}\n\n'
         '{"title": "DNS outage", "summary": "Bad record pushed"}\n'
     )
-    report = run(sqlite_store, embedder, tmp_path)
+    report = run(store, embedder, tmp_path)
     assert report.ok
     assert sorted(fid for r in report.results for fid in r.failure_ids) == [
         "c1",
@@ -215,19 +215,19 @@ def test_csv_and_jsonl_rows_become_failures(
         "feed-1",
         "feed-2",
     ]
-    causes = sqlite_store.neighbours("c1", [RelType.CAUSED_BY]).nodes[1:]
+    causes = store.neighbours("c1", [RelType.CAUSED_BY]).nodes[1:]
     assert sorted(c.name for c in causes) == ["Log rotation off", "No disk alert"]  # type: ignore[union-attr]
 
 
 def test_shared_causes_become_one_node(
-    sqlite_store: SqliteStore, embedder: CachingEmbedder, tmp_path: Path
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
 ) -> None:
     for n in (1, 2):
         (tmp_path / f"{n}.yaml").write_text(
             f"title: T{n}\nsummary: S{n}\ncauses: ['Database connection pool exhausted']\n"
         )
-    run(sqlite_store, embedder, tmp_path)
-    around = sqlite_store.neighbours("cause:database-connection-pool-exhausted")
+    run(store, embedder, tmp_path)
+    around = store.neighbours("cause:database-connection-pool-exhausted")
     assert sorted(n.id for n in around.nodes if isinstance(n, Failure)) == ["1", "2"]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lessons.graph.models import Failure, Label
+from lessons.graph.settings import Settings
 from lessons.graph.store import SqliteStore, open_store
 
 WRITER = """
@@ -31,7 +32,7 @@ def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
     store = SqliteStore(path)
     store.upsert_nodes([Failure(id="f", title="kept", summary="s")], {"f": np.ones(4, np.float32)})
     store.close()
-    reopened = open_store(f"sqlite:///{path}")
+    reopened = open_store(Settings(store_url=f"sqlite:///{path}"))
     assert reopened.get("f").title == "kept"  # type: ignore[union-attr]
     assert reopened.vector_search([Label.FAILURE], np.ones(4, np.float32) / 2, 1)[0].id == "f"
     reopened.close()

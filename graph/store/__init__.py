@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lessons.graph.errors import ConfigError
+from lessons.graph.settings import Settings
 from lessons.graph.store.base import DocumentGraph, GraphStore, ScoredId, StoreStats, Subgraph
 from lessons.graph.store.sqlite import SqliteStore, sqlite_path_from_url
 
@@ -16,17 +17,25 @@ __all__ = [
     "open_store",
 ]
 
+NEO4J_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
 
-def open_store(url: str) -> GraphStore:
-    """Open the store a URL names: `sqlite:///…` or a file path (embedded default)."""
-    if url.startswith(("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://")):
-        raise ConfigError(
-            f"the Neo4j store ({url}) is not available in this version yet",
-            hint="Use the embedded store: LESSONS_STORE=sqlite:///lessons.sqlite3",
+
+def open_store(settings: Settings) -> GraphStore:
+    """Open the store `settings.store_url` names: Neo4j (`neo4j://`, `bolt://`, ...) or SQLite."""
+    url = settings.store_url
+    if url.startswith(NEO4J_SCHEMES):
+        from lessons.graph.store.neo4j import Neo4jStore
+
+        return Neo4jStore(
+            url,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password,
+            database=settings.neo4j_database,
         )
     if "://" in url and not url.startswith("sqlite:///"):
         raise ConfigError(
             f"unknown store URL {url!r}",
-            hint="Use sqlite:///relative.db, sqlite:////absolute.db or a file path.",
+            hint="Use sqlite:///relative.db, sqlite:////absolute.db, a file path, "
+            "or neo4j://host:7687.",
         )
     return SqliteStore(sqlite_path_from_url(url))

@@ -19,11 +19,12 @@ import org.neo4j.io.ByteUnit;
 /**
  * Runs an embedded Neo4j Community database with a Bolt connector on 127.0.0.1, for tests.
  *
- * <p>Usage: {@code Neo4jLauncher HOME_DIR PORT}. If the environment variable {@code NEO4J_PASSWORD}
- * is set, auth is enabled and user {@code neo4j} gets that password (at least 8 characters);
- * otherwise auth is disabled. If {@code NEO4J_PARENT_PID} is set, the server also shuts down when
- * that process exits, so a crashed test run leaves no JVM behind. Prints {@code NEO4J READY bolt://127.0.0.1:PORT} once the database
- * is available and shuts down cleanly on SIGTERM.
+ * <p>Usage: {@code Neo4jLauncher HOME_DIR PORT}. If the environment variable
+ * {@code NEO4J_PASSWORD} is set, auth is enabled and user {@code neo4j} gets that password
+ * (at least 8 characters); otherwise auth is disabled. If {@code NEO4J_PARENT_PID} is set, the
+ * server also shuts down when that process exits, so a killed test run leaves no JVM behind.
+ * Prints {@code NEO4J READY bolt://127.0.0.1:PORT} once the database is available and shuts
+ * down cleanly on SIGTERM.
  */
 public final class Neo4jLauncher {
     public static void main(String[] args) throws Exception {
@@ -42,8 +43,9 @@ public final class Neo4jLauncher {
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, password != null)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
-                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, ByteUnit.mebiBytes(512))
-                // Netty waits a 5 s quiet period per event loop group on shutdown; tests want it quick.
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
+                        ByteUnit.mebiBytes(512))
+                // Netty waits a 5 s quiet period per event loop group on shutdown; skip it.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(service::shutdown, "neo4j-shutdown"));

@@ -1,0 +1,447 @@
+"""The production store: a Neo4j server through the official driver.
+
+Every node carries its domain label plus `LessonsNode`, with a uniqueness constraint on `id`
+(so one id names one node whatever its label). Properties are stored as plain Neo4j
+properties, next to two internal ones: `search_text` (full-text indexed) and `embedding`
+(vector indexed, cosine). Labels and relationship types in Cypher come only from the closed
+sets in `lessons.graph.models`, never from user text; everything else is a parameter.
+
+Which document said what is kept in bookkeeping nodes, `(:NodeClaim {document_id, node_id})`
+and `(:EdgeClaim {document_id, src, rel, dst})`, indexed by document id, so replacing a
+document touches only what it claimed. Writes are batched (`UNWIND $rows`) inside managed
+transactions, which the driver retries on transient errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import neo4j
+import networkx as nx
+import numpy as np
+from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+
+from lessons.graph.embeddings import Vector
+from lessons.graph.errors import (
+    ConfigError,
+    NotFoundError,
+    StoreError,
+    StoreUnavailableError,
+    ValidationError,
+)
+from lessons.graph.models import (
+    EDGE_ENDPOINTS,
+    Edge,
+    Label,
+    Node,
+    RelType,
+    check_edge,
+    node_from_properties,
+)
+from lessons.graph.store.base import DocumentGraph, ScoredId, StoreStats, Subgraph
+from lessons.graph.text import keyword_terms
+
+NODE = "LessonsNode"
+INTERNAL_PROPERTIES = ("id", "search_text", "embedding")
+EMBEDDED_LABELS = [label for label in Label if label is not Label.DOCUMENT]
+DEFAULT_DIMENSION = 384
+
+
+def _vector_index(label: Label) -> str:
+    return f"{label.value.lower()}_embedding"
+
+
+def _text_index(label: Label) -> str:
+    return f"{label.value.lower()}_text"
+
+
+def schema_statements(dimension: int) -> list[str]:
+    """Constraints and indexes, all idempotent (`IF NOT EXISTS`)."""
+    statements = [
+        f"CREATE CONSTRAINT lessons_node_id IF NOT EXISTS FOR (n:{NODE}) REQUIRE n.id IS UNIQUE",
+        "CREATE INDEX node_claim_document IF NOT EXISTS FOR (c:NodeClaim) ON (c.document_id)",
+        "CREATE INDEX node_claim_node IF NOT EXISTS FOR (c:NodeClaim) ON (c.node_id)",
+        "CREATE INDEX edge_claim_document IF NOT EXISTS FOR (c:EdgeClaim) ON (c.document_id)",
+        "CREATE INDEX edge_claim_edge IF NOT EXISTS FOR (c:EdgeClaim) ON (c.src, c.rel, c.dst)",
+    ]
+    for label in EMBEDDED_LABELS:
+        statements.append(
+            f"CREATE VECTOR INDEX {_vector_index(label)} IF NOT EXISTS "
+            f"FOR (n:{label.value}) ON n.embedding OPTIONS {{indexConfig: {{"
+            f"`vector.dimensions`: {int(dimension)}, `vector.similarity_function`: 'cosine'}}}}"
+        )
+        statements.append(
+            f"CREATE FULLTEXT INDEX {_text_index(label)} IF NOT EXISTS "
+            f"FOR (n:{label.value}) ON EACH [n.search_text] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}"
+        )
+    return statements
+
+
+def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
+    properties = {k: v for k, v in node.properties().items() if v is not None}
+    vector = vectors.get(node.id)
+    return {
+        "id": node.id,
+        "props": properties,
+        "search_text": node.search_text() or None,
+        "embedding": None if vector is None else np.asarray(vector, dtype=float).tolist(),
+    }
+
+
+def _node_from_record(node_id: str, labels: Iterable[str], properties: dict[str, Any]) -> Node:
+    label = next(lbl for lbl in labels if lbl != NODE)
+    domain = {k: v for k, v in properties.items() if k not in INTERNAL_PROPERTIES}
+    return node_from_properties(label, node_id, domain)
+
+
+class Neo4jStore:
+    """`GraphStore` on a Neo4j 5 server (Community, Enterprise or Aura)."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str = "neo4j",
+        password: str | None = None,
+        database: str | None = None,
+        dimension: int = DEFAULT_DIMENSION,
+    ) -> None:
+        self.uri = uri
+        self._database = database
+        auth = (user, password) if password is not None else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            self._driver.verify_connectivity()
+        except AuthError as e:
+            raise ConfigError(
+                f"Neo4j at {uri} refused the credentials for user {user!r}",
+                hint="Set LESSONS_NEO4J_USER and LESSONS_NEO4J_PASSWORD to a valid login.",
+            ) from e
+        except (ServiceUnavailable, OSError) as e:
+            raise StoreUnavailableError(
+                f"cannot reach Neo4j at {uri}: {e}",
+                hint="Start Neo4j (e.g. `docker compose up -d neo4j`, or `make neo4j` here) "
+                "and check the host and port in LESSONS_STORE.",
+            ) from e
+        except ValueError as e:
+            raise ConfigError(f"not a valid Neo4j URL: {uri!r} ({e})") from e
+        self.init_schema(dimension)
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def _write(self, work: Any, *args: Any) -> Any:
+        try:
+            with self._session() as session:
+                return session.execute_write(work, *args)
+        except ServiceUnavailable as e:
+            raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
+        except Neo4jError as e:
+            raise StoreError(f"Neo4j write failed: {e.message or e}") from e
+
+    def _read(self, cypher: str, **params: Any) -> list[neo4j.Record]:
+        try:
+            records, _, _ = self._driver.execute_query(
+                cypher,
+                params,
+                database_=self._database,
+                routing_=neo4j.RoutingControl.READ,
+            )
+        except ServiceUnavailable as e:
+            raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
+        except Neo4jError as e:
+            raise StoreError(f"Neo4j query failed: {e.message or e}") from e
+        return records
+
+    def init_schema(self, dimension: int = DEFAULT_DIMENSION) -> None:
+        """Create constraints and indexes if missing, and wait until they are online."""
+        try:
+            for statement in schema_statements(dimension):
+                self._driver.execute_query(statement, database_=self._database)
+            self._driver.execute_query("CALL db.awaitIndexes(300)", database_=self._database)
+        except Neo4jError as e:
+            raise StoreError(f"cannot create the Neo4j schema: {e.message or e}") from e
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailableError` unless the server answers a query."""
+        self._read("RETURN 1 AS ok")
+
+    # -- writes -------------------------------------------------------------------------
+
+    def upsert_nodes(
+        self, nodes: Sequence[Node], vectors: Mapping[str, Vector] | None = None
+    ) -> None:
+        self._write(_write_nodes, list(nodes), vectors or {}, None)
+
+    def upsert_edges(self, edges: Sequence[Edge], *, document_id: str | None = None) -> None:
+        self._write(_write_edges, list(edges), document_id)
+
+    def replace_document(self, graph: DocumentGraph) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            document_id = graph.document.id
+            old_nodes, old_edges = _drop_claims(tx, document_id)
+            _write_nodes(tx, [graph.document, *graph.nodes], graph.vectors, document_id)
+            _write_edges(tx, graph.edges, document_id)
+            _delete_unclaimed(tx, old_nodes, old_edges)
+
+        self._write(work)
+
+    def delete_document(self, document_id: str) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            old_nodes, old_edges = _drop_claims(tx, document_id)
+            if document_id not in old_nodes and not _labels(tx, [document_id]):
+                raise NotFoundError(document_id)
+            _delete_unclaimed(tx, old_nodes | {document_id}, old_edges)
+
+        self._write(work)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, node_id: str) -> Node:
+        node = self.get_many([node_id]).get(node_id)
+        if node is None:
+            raise NotFoundError(node_id)
+        return node
+
+    def get_many(self, node_ids: Iterable[str]) -> dict[str, Node]:
+        ids = list(dict.fromkeys(node_ids))
+        if not ids:
+            return {}
+        records = self._read(
+            f"MATCH (n:{NODE}) WHERE n.id IN $ids "
+            "RETURN n.id AS id, labels(n) AS labels, properties(n) AS props",
+            ids=ids,
+        )
+        return {r["id"]: _node_from_record(r["id"], r["labels"], r["props"]) for r in records}
+
+    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+        records = self._read(
+            f"MATCH (n:{label.value}) RETURN n.id AS id, labels(n) AS labels, "
+            "properties(n) AS props ORDER BY n.id SKIP $offset LIMIT $limit",
+            offset=offset,
+            limit=limit if limit >= 0 else 2**62,
+        )
+        return [_node_from_record(r["id"], r["labels"], r["props"]) for r in records]
+
+    def neighbours(
+        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+    ) -> Subgraph:
+        start = self.get(node_id)
+        rels = [r.value for r in (rel_types if rel_types is not None else RelType)]
+        seen = {node_id}
+        frontier = [node_id]
+        edges: dict[tuple[str, str, str], Edge] = {}
+        for _ in range(depth):
+            records = self._read(
+                f"MATCH (n:{NODE})-[r]-(m:{NODE}) WHERE n.id IN $frontier AND type(r) IN $rels "
+                "RETURN DISTINCT startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
+                "r.role AS role",
+                frontier=frontier,
+                rels=rels,
+            )
+            found: set[str] = set()
+            for r in records:
+                edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
+                edges[edge.key] = edge
+                found.update((r["src"], r["dst"]))
+            frontier = sorted(found - seen)
+            seen |= found
+            if not frontier:
+                break
+        nodes = self.get_many(sorted(seen - {node_id}))
+        return Subgraph(nodes=[start, *nodes.values()], edges=list(edges.values()))
+
+    def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
+        query = np.asarray(vector, dtype=float).tolist()
+        hits: list[ScoredId] = []
+        for label in labels:
+            if label is Label.DOCUMENT:
+                continue
+            records = self._read(
+                "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score "
+                "RETURN node.id AS id, score",
+                index=_vector_index(label),
+                k=k,
+                vector=query,
+            )
+            # Neo4j reports cosine similarity rescaled to [0, 1]; undo that.
+            hits.extend(ScoredId(r["id"], 2.0 * r["score"] - 1.0) for r in records)
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits[:k]
+
+    def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
+        terms = keyword_terms(text)
+        if not terms:
+            return []
+        lucene = " OR ".join(f'"{term}"' for term in terms)
+        hits: list[ScoredId] = []
+        for label in labels:
+            if label is Label.DOCUMENT:
+                continue
+            records = self._read(
+                "CALL db.index.fulltext.queryNodes($index, $query, {limit: $k}) "
+                "YIELD node, score RETURN node.id AS id, score",
+                index=_text_index(label),
+                query=lucene,
+                k=k,
+            )
+            hits.extend(ScoredId(r["id"], float(r["score"])) for r in records)
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits[:k]
+
+    def stats(self) -> StoreStats:
+        nodes = self._read(
+            f"MATCH (n:{NODE}) UNWIND labels(n) AS label WITH label WHERE label <> '{NODE}' "
+            "RETURN label, count(*) AS count"
+        )
+        edges = self._read(
+            f"MATCH (:{NODE})-[r]->(:{NODE}) RETURN type(r) AS rel, count(*) AS count"
+        )
+        return StoreStats(
+            nodes={r["label"]: r["count"] for r in nodes},
+            edges={r["rel"]: r["count"] for r in edges},
+        )
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        graph = nx.MultiDiGraph()
+        for r in self._read(
+            f"MATCH (n:{NODE}) RETURN n.id AS id, labels(n) AS labels, properties(n) AS props"
+        ):
+            node = _node_from_record(r["id"], r["labels"], r["props"])
+            graph.add_node(node.id, label=node.label.value, **node.properties())
+        for r in self._read(
+            f"MATCH (a:{NODE})-[r]->(b:{NODE}) "
+            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, r.role AS role"
+        ):
+            edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
+            graph.add_edge(
+                edge.source,
+                edge.target,
+                key=edge.rel.value,
+                rel=edge.rel.value,
+                **edge.properties(),
+            )
+        return graph
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+# -- transaction functions (run inside execute_write, retried as a whole) ----------------
+
+
+def _labels(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, str]:
+    result = tx.run(
+        f"MATCH (n:{NODE}) WHERE n.id IN $ids RETURN n.id AS id, labels(n) AS labels",
+        ids=list(ids),
+    )
+    return {r["id"]: next(lbl for lbl in r["labels"] if lbl != NODE) for r in result}
+
+
+def _write_nodes(
+    tx: neo4j.ManagedTransaction,
+    nodes: Sequence[Node],
+    vectors: Mapping[str, Vector],
+    document_id: str | None,
+) -> None:
+    existing = _labels(tx, [n.id for n in nodes])
+    by_label: dict[Label, list[dict[str, Any]]] = {}
+    for node in nodes:
+        old = existing.get(node.id)
+        if old is not None and old != node.label.value:
+            raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
+        by_label.setdefault(node.label, []).append(_node_row(node, vectors))
+    for label, rows in by_label.items():
+        tx.run(
+            f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
+            "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
+            "n.embedding = row.embedding",
+            rows=rows,
+        )
+    if document_id is not None:
+        tx.run(
+            "UNWIND $ids AS node_id MERGE (:NodeClaim {document_id: $doc, node_id: node_id})",
+            ids=[n.id for n in nodes],
+            doc=document_id,
+        )
+
+
+def _write_edges(
+    tx: neo4j.ManagedTransaction, edges: Sequence[Edge], document_id: str | None
+) -> None:
+    labels = _labels(tx, {e.source for e in edges} | {e.target for e in edges})
+    by_rel: dict[RelType, list[dict[str, Any]]] = {}
+    for edge in edges:
+        missing = [end for end in (edge.source, edge.target) if end not in labels]
+        if missing:
+            raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
+        check_edge(edge, labels[edge.source], labels[edge.target])
+        row = {"src": edge.source, "dst": edge.target, "role": edge.role}
+        by_rel.setdefault(edge.rel, []).append(row)
+    for rel, rows in by_rel.items():
+        source_label, target_label = EDGE_ENDPOINTS[rel]
+        tx.run(
+            f"UNWIND $rows AS row MATCH (a:{source_label.value} {{id: row.src}}) "
+            f"MATCH (b:{target_label.value} {{id: row.dst}}) "
+            f"MERGE (a)-[r:{rel.value}]->(b) SET r.role = row.role",
+            rows=[{**r, "role": r["role"].value if r["role"] else None} for r in rows],
+        )
+    if document_id is not None:
+        tx.run(
+            "UNWIND $rows AS row MERGE (:EdgeClaim "
+            "{document_id: $doc, src: row.src, rel: row.rel, dst: row.dst})",
+            rows=[{"src": e.source, "rel": e.rel.value, "dst": e.target} for e in edges],
+            doc=document_id,
+        )
+
+
+def _drop_claims(
+    tx: neo4j.ManagedTransaction, document_id: str
+) -> tuple[set[str], set[tuple[str, str, str]]]:
+    """Forget what `document_id` claimed; return the nodes and edges it had claimed."""
+    nodes = {
+        r["node_id"]
+        for r in tx.run(
+            "MATCH (c:NodeClaim {document_id: $doc}) WITH c, c.node_id AS node_id "
+            "DELETE c RETURN node_id",
+            doc=document_id,
+        )
+    }
+    edges = {
+        (r["src"], r["rel"], r["dst"])
+        for r in tx.run(
+            "MATCH (c:EdgeClaim {document_id: $doc}) "
+            "WITH c, c.src AS src, c.rel AS rel, c.dst AS dst DELETE c RETURN src, rel, dst",
+            doc=document_id,
+        )
+    }
+    return nodes, edges
+
+
+def _delete_unclaimed(
+    tx: neo4j.ManagedTransaction, node_ids: set[str], edge_keys: set[tuple[str, str, str]]
+) -> None:
+    """Delete the given nodes and edges that no document claims any more."""
+    by_rel: dict[str, list[dict[str, str]]] = {}
+    for src, rel, dst in edge_keys:
+        by_rel.setdefault(rel, []).append({"src": src, "dst": dst})
+    for rel, rows in by_rel.items():
+        rel_type = RelType(rel).value  # from the closed set only
+        tx.run(
+            f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}})-[r:{rel_type}]->"
+            f"(b:{NODE} {{id: row.dst}}) "
+            "WHERE NOT EXISTS { MATCH (c:EdgeClaim {src: row.src, rel: $rel, dst: row.dst}) } "
+            "DELETE r",
+            rows=rows,
+            rel=rel_type,
+        )
+    tx.run(
+        f"UNWIND $ids AS node_id MATCH (n:{NODE} {{id: node_id}}) "
+        "WHERE NOT EXISTS { MATCH (c:NodeClaim {node_id: node_id}) } "
+        "DETACH DELETE n",
+        ids=list(node_ids),
+    )
