@@ -10,7 +10,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from lessons.graph.errors import LessonsError
 from lessons.graph.search import FailureContext, SearchHit, failure_context, search
 from lessons.graph.settings import Settings
 from lessons.graph.store import GraphStore, open_store
+from lessons.graph.transfer import copy_graph
 from lessons.ingest.parsers import FORMATS
 from lessons.ingest.pipeline import FileResult, FileStatus, IngestReport, discover, ingest
 from lessons.ingest.record import record_json_schema
@@ -347,6 +348,53 @@ def stats_command(session: Session, as_json: bool) -> None:
     for rel, count in sorted(stats.edges.items()):
         table.add_row("edge", rel, str(count))
     _out().print(table)
+
+
+@cli.command("init")
+@click.pass_obj
+def init_command(session: Session) -> None:
+    """Create the store's tables, constraints and indexes if missing, and check it answers.
+
+    Every command does this on first use; `init` does only this, e.g. before a deployment.
+
+    \b
+    Example:
+      LESSONS_STORE=neo4j://localhost:7687 LESSONS_NEO4J_PASSWORD=... lessons init
+    """
+    session.store.ping()
+    click.echo(f"ready: {session.settings.store_url}")
+
+
+@cli.command("copy")
+@click.option(
+    "--from",
+    "source_url",
+    metavar="URL",
+    help="Store to copy from (default: --store / $LESSONS_STORE).",
+)
+@click.option("--to", "target_url", metavar="URL", required=True, help="Store to copy into.")
+@click.pass_obj
+def copy_command(session: Session, source_url: str | None, target_url: str) -> None:
+    """Copy the whole graph, vectors included, into another store (e.g. SQLite to Neo4j).
+
+    Nothing is re-encoded; which document said what is kept, so re-imports into the target
+    behave as they would have in the source.
+
+    \b
+    Example:
+      lessons copy --from sqlite:///lessons.db --to neo4j://db.internal:7687
+    """
+    source = Session(replace(session.settings, store_url=source_url or session.settings.store_url))
+    target = Session(replace(session.settings, store_url=target_url))
+    try:
+        report = copy_graph(source.store, target.store)
+    finally:
+        source.close()
+        target.close()
+    click.echo(
+        f"copied {report.documents} documents, {report.nodes} nodes and {report.edges} edges "
+        f"to {target_url}"
+    )
 
 
 @cli.command("schema")

@@ -6,57 +6,12 @@ import re
 
 # Words too common to help a keyword search; dropping them keeps posting lists short.
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "which",
-        "while",
-        "who",
-        "will",
-        "with",
-    ]
+    """a about after again all also am an and any are as at be been before being both but by
+    can could did do does doing each else for from further had has have having he her here
+    hers him his how i if in into is it its itself just me more most my no nor not of on once
+    only or other our ours she should so some such than that the their theirs them then there
+    these they this those through to too until very was we were what when where which while
+    who whom why will with would you your yours""".split()
 )
 MAX_QUERY_TERMS = 32
 

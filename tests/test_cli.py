@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from click.testing import CliRunner, Result
 from lessons.cli import main as cli_main
 from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
 
-from .conftest import EXAMPLES, REPO
+from .conftest import EXAMPLES, REPO, Neo4jTarget, wipe_neo4j
 
 ONE = EXAMPLES / "2023-02-14-checkout-db-pool.md"
 
@@ -136,3 +137,45 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(lessons, co
     assert result.exit_code == 0
     assert "Example" in result.stdout
     assert f"lessons {command}" in (REPO / "README.md").read_text()
+
+
+def test_ingest_search_show_and_copy_on_neo4j(
+    lessons, neo4j_server: Neo4jTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wipe_neo4j(neo4j_server)
+    monkeypatch.setenv("LESSONS_STORE", neo4j_server.uri)
+    monkeypatch.setenv("LESSONS_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("LESSONS_NEO4J_PASSWORD", neo4j_server.password or "")
+    assert lessons("init").stdout == f"ready: {neo4j_server.uri}\n"
+    assert lessons("ingest", str(EXAMPLES)).exit_code == 0
+    hits = json.loads(lessons("search", "--json", "TLS certificate expired").stdout)
+    assert hits[0]["context"]["failure"]["id"] in {
+        "2022-07-19-api-tls-cert-expired",
+        "2025-10-07-psp-mtls-cert-expired",
+    }
+    assert "Practices" in lessons("show", "2023-02-14-checkout-db-pool").stdout
+
+    copied = tmp_path / "copied.sqlite3"
+    result = lessons("copy", "--to", f"sqlite:///{copied}")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"copied {len(list(EXAMPLES.iterdir()))} documents")
+    on_neo4j = json.loads(lessons("stats", "--json").stdout)
+    on_sqlite = json.loads(lessons("--store", str(copied), "stats", "--json").stdout)
+    assert on_neo4j["nodes"] == on_sqlite["nodes"] and on_neo4j["edges"] == on_sqlite["edges"]
+
+
+def test_neo4j_errors_say_what_was_tried(
+    lessons, neo4j_server: Neo4jTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LESSONS_NEO4J_PASSWORD", "wrong-password")
+    result = lessons("--store", neo4j_server.uri, "stats")
+    assert result.exit_code == 1
+    assert f"Neo4j at {neo4j_server.uri} refused the credentials" in result.stderr
+    assert "LESSONS_NEO4J_PASSWORD" in result.stderr
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    result = lessons("--store", f"bolt://127.0.0.1:{closed_port}", "stats")
+    assert result.exit_code == 1
+    assert f"cannot reach Neo4j at bolt://127.0.0.1:{closed_port}" in result.stderr

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.models import Label
 from lessons.graph.search import search
 from lessons.graph.store import SqliteStore
+from lessons.graph.store.neo4j import Neo4jStore
 from lessons.ingest.pipeline import discover, ingest
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, Neo4jTarget, wipe_neo4j
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +83,38 @@ def test_hits_explain_themselves_and_carry_what_was_learned(
 def test_empty_query_finds_nothing(examples_store: tuple[SqliteStore, CachingEmbedder]) -> None:
     store, embedder = examples_store
     assert search(store, embedder, "   ") == []
+
+
+QUERIES = [
+    "checkout API requests hang waiting for a free database connection during a sale",
+    "browsers show certificate errors, the TLS cert on our API ran out",
+    "the database volume ran out of space and writes stopped",
+    "a bad configuration push throttled every client of the gateway",
+    "someone phished an engineer and stole their session",
+    "the new mobile release logs users out after the update",
+    "backups could not be restored when we needed them",
+    "sensor readings drifted after we changed a supplier",
+]
+
+
+def test_both_stores_give_the_same_top_hits(
+    examples_store: tuple[SqliteStore, CachingEmbedder],
+    neo4j_server: Neo4jTarget,
+) -> None:
+    sqlite, embedder = examples_store
+    wipe_neo4j(neo4j_server)
+    neo4j = Neo4jStore(neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password)
+    sources, _ = discover([str(EXAMPLES)])
+    assert ingest(neo4j, embedder, sources).ok
+    for query in QUERIES:
+        vector = embedder.encode([query])[0]
+        on_sqlite = sqlite.vector_search([Label.FAILURE], vector, 5)
+        on_neo4j = neo4j.vector_search([Label.FAILURE], vector, 5)
+        assert [h.id for h in on_sqlite] == [h.id for h in on_neo4j], query
+        assert np.allclose([h.score for h in on_sqlite], [h.score for h in on_neo4j], atol=1e-3)
+        # Keyword scores differ (FTS5 and Lucene weigh BM25 differently); the fused
+        # ranking must still agree on what comes first.
+        first = search(sqlite, embedder, query, limit=3)
+        second = search(neo4j, embedder, query, limit=3)
+        assert first[0].context.failure.id == second[0].context.failure.id, query
+    neo4j.close()

@@ -111,6 +111,18 @@ class GraphStore(Protocol):
         """The `k` nodes with these labels whose text best matches the words of `text`."""
         ...
 
+    def document_graph(self, document_id: str) -> DocumentGraph:
+        """What a document claims: its node, nodes, edges and their vectors (for copying)."""
+        ...
+
+    def vectors(self, node_ids: Iterable[str]) -> dict[str, Vector]:
+        """The stored vectors of those nodes that have one, by id."""
+        ...
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailableError` unless the store answers (a readiness check)."""
+        ...
+
     def stats(self) -> StoreStats:
         """Counts of nodes per label and edges per type."""
         ...

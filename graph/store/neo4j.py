@@ -32,6 +32,7 @@ from lessons.graph.errors import (
 )
 from lessons.graph.models import (
     EDGE_ENDPOINTS,
+    Document,
     Edge,
     Label,
     Node,
@@ -69,7 +70,9 @@ def schema_statements(dimension: int) -> list[str]:
         statements.append(
             f"CREATE VECTOR INDEX {_vector_index(label)} IF NOT EXISTS "
             f"FOR (n:{label.value}) ON n.embedding OPTIONS {{indexConfig: {{"
-            f"`vector.dimensions`: {int(dimension)}, `vector.similarity_function`: 'cosine'}}}}"
+            f"`vector.dimensions`: {int(dimension)}, `vector.similarity_function`: 'cosine', "
+            # Exact scores, the same as the embedded store's: verdict thresholds depend on them.
+            "`vector.quantization.enabled`: false}}"
         )
         statements.append(
             f"CREATE FULLTEXT INDEX {_text_index(label)} IF NOT EXISTS "
@@ -167,7 +170,6 @@ class Neo4jStore:
             raise StoreError(f"cannot create the Neo4j schema: {e.message or e}") from e
 
     def ping(self) -> None:
-        """Raise `StoreUnavailableError` unless the server answers a query."""
         self._read("RETURN 1 AS ok")
 
     # -- writes -------------------------------------------------------------------------
@@ -292,6 +294,38 @@ class Neo4jStore:
             hits.extend(ScoredId(r["id"], float(r["score"])) for r in records)
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
+
+    def document_graph(self, document_id: str) -> DocumentGraph:
+        document = self.get(document_id)
+        if not isinstance(document, Document):
+            raise ValidationError(f"{document_id!r} is a {document.label}, not a document")
+        claimed = self._read(
+            "MATCH (c:NodeClaim {document_id: $doc}) RETURN c.node_id AS id ORDER BY id",
+            doc=document_id,
+        )
+        edges = self._read(
+            f"MATCH (c:EdgeClaim {{document_id: $doc}}) MATCH (a:{NODE} {{id: c.src}})-[r]->"
+            f"(b:{NODE} {{id: c.dst}}) WHERE type(r) = c.rel "
+            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, r.role AS role",
+            doc=document_id,
+        )
+        nodes = self.get_many(r["id"] for r in claimed if r["id"] != document_id)
+        return DocumentGraph(
+            document=document,
+            nodes=list(nodes.values()),
+            edges=[
+                Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"]) for r in edges
+            ],
+            vectors=self.vectors(nodes),
+        )
+
+    def vectors(self, node_ids: Iterable[str]) -> dict[str, Vector]:
+        records = self._read(
+            f"MATCH (n:{NODE}) WHERE n.id IN $ids AND n.embedding IS NOT NULL "
+            "RETURN n.id AS id, n.embedding AS embedding",
+            ids=list(node_ids),
+        )
+        return {r["id"]: np.asarray(r["embedding"], dtype=np.float32) for r in records}
 
     def stats(self) -> StoreStats:
         nodes = self._read(

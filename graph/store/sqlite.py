@@ -28,7 +28,15 @@ import numpy as np
 
 from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.errors import NotFoundError, StoreError, StoreUnavailableError, ValidationError
-from lessons.graph.models import Edge, Label, Node, RelType, check_edge, node_from_properties
+from lessons.graph.models import (
+    Document,
+    Edge,
+    Label,
+    Node,
+    RelType,
+    check_edge,
+    node_from_properties,
+)
 from lessons.graph.store.base import DocumentGraph, ScoredId, StoreStats, Subgraph
 from lessons.graph.text import keyword_terms
 
@@ -391,6 +399,53 @@ class SqliteStore:
                 (match, *[lbl.value for lbl in labels], k),
             ).fetchall()
         return [ScoredId(node_id, -float(rank)) for node_id, rank in rows]
+
+    def document_graph(self, document_id: str) -> DocumentGraph:
+        with self._lock:
+            document = self.get(document_id)
+            if not isinstance(document, Document):
+                raise ValidationError(f"{document_id!r} is a {document.label}, not a document")
+            claimed = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT node_id FROM node_claims WHERE document_id = ? ORDER BY node_id",
+                    (document_id,),
+                )
+            ]
+            rows = self._db.execute(
+                "SELECT e.src, e.rel, e.dst, e.props FROM edge_claims c "
+                "JOIN edges e ON e.pk = c.edge_pk WHERE c.document_id = ? ORDER BY e.pk",
+                (document_id,),
+            ).fetchall()
+            nodes = self.get_many(n for n in claimed if n != document_id)
+            return DocumentGraph(
+                document=document,
+                nodes=list(nodes.values()),
+                edges=[Edge(source=s, rel=r, target=d, **json.loads(p)) for s, r, d, p in rows],
+                vectors=self.vectors(nodes),
+            )
+
+    def vectors(self, node_ids: Iterable[str]) -> dict[str, Vector]:
+        ids = list(node_ids)
+        found: dict[str, Vector] = {}
+        with self._lock:
+            for start in range(0, len(ids), SQL_CHUNK):
+                chunk = ids[start : start + SQL_CHUNK]
+                rows = self._db.execute(
+                    "SELECT n.id, v.vector FROM nodes n JOIN vectors v ON v.node_pk = n.pk "
+                    f"WHERE n.id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for node_id, blob in rows:
+                    found[node_id] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def ping(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("SELECT 1").fetchone()
+            except sqlite3.Error as e:
+                raise StoreUnavailableError(f"the SQLite store {self.path} fails: {e}") from e
 
     def stats(self) -> StoreStats:
         with self._lock:

@@ -376,3 +376,38 @@ def test_failure_properties_round_trip(
     )
     store.upsert_nodes([failure])
     assert store.get("prop") == failure
+
+
+def test_document_graph_returns_what_the_document_claims(store: GraphStore) -> None:
+    two_documents(store)
+    store.upsert_edges(
+        [Edge(source="f-one", rel=RelType.RECURRENCE_OF, target="f-two")],
+        document_id="document:one",
+    )
+    graph = store.document_graph("document:one")
+    assert graph.document == store.get("document:one")
+    assert sorted(n.id for n in graph.nodes) == ["cause:shared", "f-one", "f-one/lesson-1"]
+    assert sorted(e.key for e in graph.edges) == [
+        ("f-one", "CAUSED_BY", "cause:shared"),
+        ("f-one", "DOCUMENTED_IN", "document:one"),
+        ("f-one", "RECURRENCE_OF", "f-two"),
+        ("f-one", "TAUGHT", "f-one/lesson-1"),
+    ]
+    assert set(graph.vectors) == {"f-one"}
+    assert np.allclose(graph.vectors["f-one"], unit(1, 0), atol=1e-6)
+    with pytest.raises(NotFoundError):
+        store.document_graph("document:nope")
+    with pytest.raises(ValidationError):
+        store.document_graph("f-one")
+
+
+def test_vectors_and_ping(store: GraphStore) -> None:
+    store.upsert_nodes(
+        [Failure(id="a", title="a", summary="s"), Failure(id="b", title="b", summary="s")],
+        {"a": unit(0, 1)},
+    )
+    vectors = store.vectors(["a", "b", "missing"])
+    assert set(vectors) == {"a"}
+    assert vectors["a"].dtype == np.float32
+    assert np.allclose(vectors["a"], unit(0, 1), atol=1e-6)
+    store.ping()

@@ -1,0 +1,71 @@
+"""Moving a graph between stores (`lessons copy`), vectors included, nothing re-encoded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lessons.graph.models import Edge, Label
+from lessons.graph.store import GraphStore
+
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What a copy moved."""
+
+    documents: int
+    nodes: int
+    edges: int
+
+
+def copy_graph(
+    source: GraphStore,
+    target: GraphStore,
+    *,
+    on_document: Callable[[str], None] | None = None,
+) -> CopyReport:
+    """Copy every node, edge, vector and document claim of `source` into `target`.
+
+    Documents are replayed first, so the target knows which document said what (a later
+    re-import there replaces exactly what it should). Then every node is written again with
+    its exact properties and vector, and every edge, which also brings over what was
+    written by hand and belongs to no document.
+    """
+    documents = _all_ids(source, Label.DOCUMENT)
+    # Edges to nodes of documents not copied yet (recurrences) wait until all are there.
+    deferred: list[tuple[str, list[Edge]]] = []
+    for document_id in documents:
+        graph = source.document_graph(document_id)
+        own = {graph.document.id, *(n.id for n in graph.nodes)}
+        later = [e for e in graph.edges if not {e.source, e.target} <= own]
+        graph.edges = [e for e in graph.edges if {e.source, e.target} <= own]
+        target.replace_document(graph)
+        if later:
+            deferred.append((document_id, later))
+        if on_document is not None:
+            on_document(document_id)
+    for document_id, edges in deferred:
+        target.upsert_edges(edges, document_id=document_id)
+    nodes = 0
+    for label in Label:
+        offset = 0
+        while page := source.list_nodes(label, limit=PAGE, offset=offset):
+            target.upsert_nodes(page, source.vectors(n.id for n in page))
+            nodes += len(page)
+            offset += PAGE
+    edges = [
+        Edge(source=s, rel=data["rel"], target=t, role=data.get("role"))
+        for s, t, data in source.to_networkx().edges(data=True)
+    ]
+    for start in range(0, len(edges), PAGE):
+        target.upsert_edges(edges[start : start + PAGE])
+    return CopyReport(documents=len(documents), nodes=nodes, edges=len(edges))
+
+
+def _all_ids(store: GraphStore, label: Label) -> list[str]:
+    ids: list[str] = []
+    while page := store.list_nodes(label, limit=PAGE, offset=len(ids)):
+        ids.extend(n.id for n in page)
+    return ids
