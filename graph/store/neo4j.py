@@ -3,8 +3,11 @@
 Every node carries its domain label plus `LessonsNode`, with a uniqueness constraint on `id`
 (so one id names one node whatever its label). Properties are stored as plain Neo4j
 properties, next to two internal ones: `search_text` (full-text indexed) and `embedding`
-(vector indexed, cosine). Labels and relationship types in Cypher come only from the closed
-sets in `lessons.graph.models`, never from user text; everything else is a parameter.
+(vector indexed, cosine, unquantised so scores equal the embedded store's). Labels and
+relationship types come only from the closed sets in `lessons.graph.models`, never from user
+text: they are checked before they reach Cypher, which takes them as dynamic labels
+(`$(row.label)`, Neo4j 5.26 or later) so one query writes a whole batch; every value is a
+parameter.
 
 Which document said what is kept in bookkeeping nodes, `(:NodeClaim {document_id, node_id})`
 and `(:EdgeClaim {document_id, src, rel, dst})`, indexed by document id, so replacing a
@@ -31,7 +34,6 @@ from lessons.graph.errors import (
     ValidationError,
 )
 from lessons.graph.models import (
-    EDGE_ENDPOINTS,
     Document,
     Edge,
     Label,
@@ -87,6 +89,7 @@ def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
     vector = vectors.get(node.id)
     return {
         "id": node.id,
+        "label": node.label.value,
         "props": properties,
         "search_text": node.search_text() or None,
         "embedding": None if vector is None else np.asarray(vector, dtype=float).tolist(),
@@ -382,55 +385,44 @@ def _write_nodes(
     vectors: Mapping[str, Vector],
     document_id: str | None,
 ) -> None:
+    """One query for all nodes, whatever their labels (dynamic labels need Neo4j 5.26)."""
     existing = _labels(tx, [n.id for n in nodes])
-    by_label: dict[Label, list[dict[str, Any]]] = {}
     for node in nodes:
         old = existing.get(node.id)
         if old is not None and old != node.label.value:
             raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
-        by_label.setdefault(node.label, []).append(_node_row(node, vectors))
-    for label, rows in by_label.items():
-        tx.run(
-            f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
-            "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
-            "n.embedding = row.embedding",
-            rows=rows,
-        )
-    if document_id is not None:
-        tx.run(
-            "UNWIND $ids AS node_id MERGE (:NodeClaim {document_id: $doc, node_id: node_id})",
-            ids=[n.id for n in nodes],
-            doc=document_id,
-        )
+    tx.run(
+        f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:$(row.label) "
+        "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
+        "n.embedding = row.embedding "
+        "WITH row WHERE $doc IS NOT NULL "
+        "MERGE (:NodeClaim {document_id: $doc, node_id: row.id})",
+        rows=[_node_row(node, vectors) for node in nodes],
+        doc=document_id,
+    )
 
 
 def _write_edges(
     tx: neo4j.ManagedTransaction, edges: Sequence[Edge], document_id: str | None
 ) -> None:
+    """One query for all edges; their types come from the closed set, checked here first."""
     labels = _labels(tx, {e.source for e in edges} | {e.target for e in edges})
-    by_rel: dict[RelType, list[dict[str, Any]]] = {}
+    rows = []
     for edge in edges:
         missing = [end for end in (edge.source, edge.target) if end not in labels]
         if missing:
             raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
         check_edge(edge, labels[edge.source], labels[edge.target])
-        row = {"src": edge.source, "dst": edge.target, "role": edge.role}
-        by_rel.setdefault(edge.rel, []).append(row)
-    for rel, rows in by_rel.items():
-        source_label, target_label = EDGE_ENDPOINTS[rel]
-        tx.run(
-            f"UNWIND $rows AS row MATCH (a:{source_label.value} {{id: row.src}}) "
-            f"MATCH (b:{target_label.value} {{id: row.dst}}) "
-            f"MERGE (a)-[r:{rel.value}]->(b) SET r.role = row.role",
-            rows=[{**r, "role": r["role"].value if r["role"] else None} for r in rows],
-        )
-    if document_id is not None:
-        tx.run(
-            "UNWIND $rows AS row MERGE (:EdgeClaim "
-            "{document_id: $doc, src: row.src, rel: row.rel, dst: row.dst})",
-            rows=[{"src": e.source, "rel": e.rel.value, "dst": e.target} for e in edges],
-            doc=document_id,
-        )
+        role = edge.role.value if edge.role else None
+        rows.append({"src": edge.source, "rel": edge.rel.value, "dst": edge.target, "role": role})
+    tx.run(
+        f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}}) MATCH (b:{NODE} {{id: row.dst}}) "
+        "MERGE (a)-[r:$(row.rel)]->(b) SET r.role = row.role "
+        "WITH row WHERE $doc IS NOT NULL "
+        "MERGE (:EdgeClaim {document_id: $doc, src: row.src, rel: row.rel, dst: row.dst})",
+        rows=rows,
+        doc=document_id,
+    )
 
 
 def _drop_claims(
@@ -460,19 +452,13 @@ def _delete_unclaimed(
     tx: neo4j.ManagedTransaction, node_ids: set[str], edge_keys: set[tuple[str, str, str]]
 ) -> None:
     """Delete the given nodes and edges that no document claims any more."""
-    by_rel: dict[str, list[dict[str, str]]] = {}
-    for src, rel, dst in edge_keys:
-        by_rel.setdefault(rel, []).append({"src": src, "dst": dst})
-    for rel, rows in by_rel.items():
-        rel_type = RelType(rel).value  # from the closed set only
-        tx.run(
-            f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}})-[r:{rel_type}]->"
-            f"(b:{NODE} {{id: row.dst}}) "
-            "WHERE NOT EXISTS { MATCH (c:EdgeClaim {src: row.src, rel: $rel, dst: row.dst}) } "
-            "DELETE r",
-            rows=rows,
-            rel=rel_type,
-        )
+    tx.run(
+        f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}})-[r:$(row.rel)]->"
+        f"(b:{NODE} {{id: row.dst}}) "
+        "WHERE NOT EXISTS { MATCH (c:EdgeClaim {src: row.src, rel: row.rel, dst: row.dst}) } "
+        "DELETE r",
+        rows=[{"src": s, "rel": RelType(r).value, "dst": d} for s, r, d in edge_keys],
+    )
     tx.run(
         f"UNWIND $ids AS node_id MATCH (n:{NODE} {{id: node_id}}) "
         "WHERE NOT EXISTS { MATCH (c:NodeClaim {node_id: node_id}) } "
