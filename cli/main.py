@@ -202,7 +202,7 @@ def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
     counts["failed"] += len(missing)
     return {
         "counts": counts,
-        "texts_encoded": report.texts_encoded,
+        "texts_embedded": report.texts_embedded,
         "unlinked_recurrences": [[e.source, e.target] for e in report.unlinked],
         "files": files,
     }
@@ -220,7 +220,7 @@ def _print_summary(report: IngestReport, missing: list[str], err: Console) -> No
     if missing:
         parts.append(f"{len(missing)} not found")
     click.echo(
-        ", ".join(parts or ["nothing to import"]) + f" ({report.texts_encoded} texts encoded)"
+        ", ".join(parts or ["nothing to import"]) + f" ({report.texts_embedded} texts embedded)"
     )
 
 

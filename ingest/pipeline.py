@@ -87,7 +87,7 @@ class IngestReport:
 
     results: list[FileResult] = field(default_factory=list)
     unlinked: list[Edge] = field(default_factory=list)  # recurrences whose target is missing
-    texts_encoded: int = 0
+    texts_embedded: int = 0  # distinct texts given vectors (from the cache or the model)
 
     def count(self, status: FileStatus) -> int:
         """How many files ended with `status`."""
@@ -181,25 +181,21 @@ class _Importer:
         try:
             records = parse_document(_decode(data, source.name), source.name, source.suffix)
             ids = self._failure_ids(source, document_id, records)
+            document = Document(
+                id=document_id,
+                path=source.name if source.path is None else str(source.path.resolve()),
+                sha256=sha256,
+                format=source.suffix.lstrip("."),
+                ingested_at=datetime.now(UTC),
+            )
+            graph = build_document_graph(document, list(zip(ids, records, strict=True)))
         except ParseError as e:
             result.reason, result.line = e.reason, e.line
             return result
-        except LessonsError as e:
+        except LessonsError as e:  # e.g. a cause name with no letters in it
             result.reason = str(e)
             return result
-        document = Document(
-            id=document_id,
-            path=source.name if source.path is None else str(source.path.resolve()),
-            sha256=sha256,
-            format=source.suffix.lstrip("."),
-            ingested_at=datetime.now(UTC),
-        )
         result.records, result.failure_ids = records, ids
-        try:
-            graph = build_document_graph(document, list(zip(ids, records, strict=True)))
-        except LessonsError as e:
-            result.reason = str(e)
-            return result
         return _Parsed(source=source, result=result, graph=graph)
 
     def _failure_ids(
@@ -331,7 +327,7 @@ def ingest(
             else:
                 parsed.append(outcome)
         if parsed:
-            report.texts_encoded += importer.encode(parsed)
+            report.texts_embedded += importer.encode(parsed)
         for item in parsed:
             importer.write(item)
             finish(item.result)

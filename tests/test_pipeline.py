@@ -49,7 +49,7 @@ def test_examples_import_and_reimport_changes_nothing(
 
     again = run(store, embedder, EXAMPLES)
     assert again.count(FileStatus.UNCHANGED) == first.count(FileStatus.IMPORTED)
-    assert again.texts_encoded == 0
+    assert again.texts_embedded == 0
     assert nx.utils.graphs_equal(graph, store.to_networkx())
 
 
