@@ -41,7 +41,7 @@ def copy_graph(
         own = {graph.document.id, *(n.id for n in graph.nodes)}
         later = [e for e in graph.edges if not {e.source, e.target} <= own]
         graph.edges = [e for e in graph.edges if {e.source, e.target} <= own]
-        target.replace_document(graph)
+        target.replace_documents([graph])
         if later:
             deferred.append((document_id, later))
         if on_document is not None:

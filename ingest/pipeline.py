@@ -2,9 +2,11 @@
 
 A document whose bytes have not changed since its last import is skipped without parsing.
 A changed document replaces everything it said before. A bad document is reported with
-its path, line (where known) and reason, and the others are still imported. Texts of
-several documents are encoded together (the model is much faster in batches), but each
-document is written in its own transaction.
+its path, line (where known) and reason, and the others are still imported. Documents are
+handled in chunks: their texts are encoded together (the model is much faster in batches)
+and written in one transaction (a commit per document would cost Neo4j more than the
+writes); if a chunk's transaction fails, its documents are written one by one, so only the
+bad one is lost.
 """
 
 from __future__ import annotations
@@ -247,23 +249,33 @@ class _Importer:
             }
         return len(unique)
 
-    def write(self, item: _Parsed) -> None:
-        """Write one document, with the recurrence edges whose targets exist already."""
-        failures = [n for n in item.graph.nodes if isinstance(n, Failure)]
-        wanted = {(f.id, t) for f in failures for t in f.recurrence_of}
-        present = self.store.get_many({t for _, t in wanted})
-        own = {f.id for f in failures}
-        item.graph.edges.extend(
-            Edge(source=s, rel=RelType.RECURRENCE_OF, target=t)
-            for s, t in sorted(wanted)
-            if t in present or t in own
-        )
+    def add_recurrences(self, items: list[_Parsed]) -> None:
+        """Add the recurrence edges whose targets exist already (the rest are linked later)."""
+        failures = [n for item in items for n in item.graph.nodes if isinstance(n, Failure)]
+        present = self.store.get_many({t for f in failures for t in f.recurrence_of})
+        for item in items:
+            own = {n.id for n in item.graph.nodes}
+            item.graph.edges.extend(
+                Edge(source=n.id, rel=RelType.RECURRENCE_OF, target=t)
+                for n in item.graph.nodes
+                if isinstance(n, Failure)
+                for t in n.recurrence_of
+                if t in present or t in own
+            )
+
+    def write(self, items: list[_Parsed]) -> None:
+        """Write the documents in one transaction; if that fails, one by one, to find the bad."""
         try:
-            self.store.replace_document(item.graph)
+            self.store.replace_documents([item.graph for item in items])
         except LessonsError as e:
-            item.result.status, item.result.reason = FileStatus.FAILED, str(e)
+            if len(items) == 1:
+                items[0].result.status, items[0].result.reason = FileStatus.FAILED, str(e)
+            else:
+                for item in items:
+                    self.write([item])
             return
-        item.result.status = FileStatus.IMPORTED
+        for item in items:
+            item.result.status = FileStatus.IMPORTED
 
     def link_recurrences(self, imported: set[str]) -> list[Edge]:
         """Link declared recurrences that point at failures imported in this run.
@@ -328,8 +340,9 @@ def ingest(
                 parsed.append(outcome)
         if parsed:
             report.texts_embedded += importer.encode(parsed)
+            importer.add_recurrences(parsed)
+            importer.write(parsed)
         for item in parsed:
-            importer.write(item)
             finish(item.result)
     imported = {
         fid for r in report.results if r.status is FileStatus.IMPORTED for fid in r.failure_ids

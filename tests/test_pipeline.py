@@ -10,7 +10,7 @@ import pytest
 
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import NotFoundError
-from lessons.graph.models import Failure, Label, RelType
+from lessons.graph.models import Cause, Failure, Label, RelType
 from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import FileStatus, discover, ingest
 
@@ -243,3 +243,18 @@ def test_discover_walks_directories_globs_and_reports_missing(tmp_path: Path) ->
     assert len(names) == len(set(names)) == len(list(EXAMPLES.iterdir()))
     assert "x.md" not in names and "notes.txt" not in names
     assert missing == [str(tmp_path / "nope")]
+
+
+def test_a_document_the_store_rejects_does_not_take_its_chunk_down(
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    store.upsert_nodes([Cause(id="clash", name="a cause written by hand")])
+    for n in range(3):
+        (tmp_path / f"ok-{n}.yaml").write_text(f"title: T{n}\nsummary: S{n}\n")
+    (tmp_path / "clash.yaml").write_text("id: clash\ntitle: T\nsummary: S\n")
+    report = run(store, embedder, tmp_path)
+    results = {Path(r.path).name: r for r in report.results}
+    assert results["clash.yaml"].status is FileStatus.FAILED
+    assert "cannot become a Failure" in (results["clash.yaml"].reason or "")
+    assert [results[f"ok-{n}.yaml"].status for n in range(3)] == [FileStatus.IMPORTED] * 3
+    assert store.stats().nodes == {"Cause": 1, "Failure": 3, "Document": 3}

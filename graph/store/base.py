@@ -1,11 +1,9 @@
 """The `GraphStore` protocol: what every backend offers, in the language of the domain.
 
-Backends never see a query language from their callers. Writes are batched; a document's
-nodes and edges are written together by `replace_document`, which also removes what an
-earlier version of the same document said (and any node or edge no other document still
-claims). Nodes written without a document (by hand, through the API) belong to no
-document and are never removed that way.
-"""
+Backends never see a query language from their callers. Writes are batched; documents are
+written by `replace_documents`, which also removes what earlier versions of the same documents
+said (and any node or edge no other document still claims). Nodes written without a document
+(by hand, through the API) belong to no document and are never removed that way."""
 
 from __future__ import annotations
 
@@ -77,8 +75,12 @@ class GraphStore(Protocol):
         """
         ...
 
-    def replace_document(self, graph: DocumentGraph) -> None:
-        """Atomically replace what `graph.document` said before with `graph`."""
+    def replace_documents(self, graphs: Sequence[DocumentGraph]) -> None:
+        """Replace what each document said before with its graph, all in one transaction.
+
+        All or nothing: if one graph is invalid, none is written. Batching documents saves
+        a commit per document; callers that must isolate a bad one retry them one by one.
+        """
         ...
 
     def delete_document(self, document_id: str) -> None:

@@ -180,24 +180,27 @@ class Neo4jStore:
     def upsert_nodes(
         self, nodes: Sequence[Node], vectors: Mapping[str, Vector] | None = None
     ) -> None:
-        self._write(_write_nodes, list(nodes), vectors or {}, None)
+        self._write(_write_nodes, [(node, None) for node in nodes], vectors or {})
 
     def upsert_edges(self, edges: Sequence[Edge], *, document_id: str | None = None) -> None:
-        self._write(_write_edges, list(edges), document_id)
+        self._write(_write_edges, [(edge, document_id) for edge in edges])
 
-    def replace_document(self, graph: DocumentGraph) -> None:
+    def replace_documents(self, graphs: Sequence[DocumentGraph]) -> None:
+        nodes = [(n, g.document.id) for g in graphs for n in [g.document, *g.nodes]]
+        edges = [(e, g.document.id) for g in graphs for e in g.edges]
+        vectors = {k: v for g in graphs for k, v in g.vectors.items()}
+
         def work(tx: neo4j.ManagedTransaction) -> None:
-            document_id = graph.document.id
-            old_nodes, old_edges = _drop_claims(tx, document_id)
-            _write_nodes(tx, [graph.document, *graph.nodes], graph.vectors, document_id)
-            _write_edges(tx, graph.edges, document_id)
+            old_nodes, old_edges = _drop_claims(tx, [g.document.id for g in graphs])
+            _write_nodes(tx, nodes, vectors)
+            _write_edges(tx, edges)
             _delete_unclaimed(tx, old_nodes, old_edges)
 
         self._write(work)
 
     def delete_document(self, document_id: str) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
-            old_nodes, old_edges = _drop_claims(tx, document_id)
+            old_nodes, old_edges = _drop_claims(tx, [document_id])
             if document_id not in old_nodes and not _labels(tx, [document_id]):
                 raise NotFoundError(document_id)
             _delete_unclaimed(tx, old_nodes | {document_id}, old_edges)
@@ -381,68 +384,71 @@ def _labels(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, str]:
 
 def _write_nodes(
     tx: neo4j.ManagedTransaction,
-    nodes: Sequence[Node],
+    nodes: Sequence[tuple[Node, str | None]],
     vectors: Mapping[str, Vector],
-    document_id: str | None,
 ) -> None:
-    """One query for all nodes, whatever their labels (dynamic labels need Neo4j 5.26)."""
-    existing = _labels(tx, [n.id for n in nodes])
-    for node in nodes:
-        old = existing.get(node.id)
-        if old is not None and old != node.label.value:
+    """One query for all nodes, each claimed by its document (if any), whatever their labels."""
+    labels = _labels(tx, [n.id for n, _ in nodes])
+    for node, _ in nodes:
+        old = labels.setdefault(node.id, node.label.value)
+        if old != node.label.value:
             raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
     tx.run(
         f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:$(row.label) "
         "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
         "n.embedding = row.embedding "
-        "WITH row WHERE $doc IS NOT NULL "
-        "MERGE (:NodeClaim {document_id: $doc, node_id: row.id})",
-        rows=[_node_row(node, vectors) for node in nodes],
-        doc=document_id,
+        "WITH row WHERE row.doc IS NOT NULL "
+        "MERGE (:NodeClaim {document_id: row.doc, node_id: row.id})",
+        rows=[{**_node_row(node, vectors), "doc": doc} for node, doc in nodes],
     )
 
 
-def _write_edges(
-    tx: neo4j.ManagedTransaction, edges: Sequence[Edge], document_id: str | None
-) -> None:
-    """One query for all edges; their types come from the closed set, checked here first."""
-    labels = _labels(tx, {e.source for e in edges} | {e.target for e in edges})
+def _write_edges(tx: neo4j.ManagedTransaction, edges: Sequence[tuple[Edge, str | None]]) -> None:
+    """One query for all edges, each claimed by its document (if any); types are checked first."""
+    labels = _labels(tx, {e.source for e, _ in edges} | {e.target for e, _ in edges})
     rows = []
-    for edge in edges:
+    for edge, doc in edges:
         missing = [end for end in (edge.source, edge.target) if end not in labels]
         if missing:
             raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
         check_edge(edge, labels[edge.source], labels[edge.target])
         role = edge.role.value if edge.role else None
-        rows.append({"src": edge.source, "rel": edge.rel.value, "dst": edge.target, "role": role})
+        rows.append(
+            {
+                "src": edge.source,
+                "rel": edge.rel.value,
+                "dst": edge.target,
+                "role": role,
+                "doc": doc,
+            }
+        )
     tx.run(
         f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}}) MATCH (b:{NODE} {{id: row.dst}}) "
         "MERGE (a)-[r:$(row.rel)]->(b) SET r.role = row.role "
-        "WITH row WHERE $doc IS NOT NULL "
-        "MERGE (:EdgeClaim {document_id: $doc, src: row.src, rel: row.rel, dst: row.dst})",
+        "WITH row WHERE row.doc IS NOT NULL "
+        "MERGE (:EdgeClaim {document_id: row.doc, src: row.src, rel: row.rel, dst: row.dst})",
         rows=rows,
-        doc=document_id,
     )
 
 
 def _drop_claims(
-    tx: neo4j.ManagedTransaction, document_id: str
+    tx: neo4j.ManagedTransaction, document_ids: list[str]
 ) -> tuple[set[str], set[tuple[str, str, str]]]:
-    """Forget what `document_id` claimed; return the nodes and edges it had claimed."""
+    """Forget what these documents claimed; return the nodes and edges they had claimed."""
     nodes = {
         r["node_id"]
         for r in tx.run(
-            "MATCH (c:NodeClaim {document_id: $doc}) WITH c, c.node_id AS node_id "
+            "MATCH (c:NodeClaim) WHERE c.document_id IN $docs WITH c, c.node_id AS node_id "
             "DELETE c RETURN node_id",
-            doc=document_id,
+            docs=document_ids,
         )
     }
     edges = {
         (r["src"], r["rel"], r["dst"])
         for r in tx.run(
-            "MATCH (c:EdgeClaim {document_id: $doc}) "
+            "MATCH (c:EdgeClaim) WHERE c.document_id IN $docs "
             "WITH c, c.src AS src, c.rel AS rel, c.dst AS dst DELETE c RETURN src, rel, dst",
-            doc=document_id,
+            docs=document_ids,
         )
     }
     return nodes, edges

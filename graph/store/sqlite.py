@@ -152,12 +152,17 @@ class SqliteStore:
         with self._lock, self._write() as cur:
             self._write_edges(cur, edges, document_id)
 
-    def replace_document(self, graph: DocumentGraph) -> None:
-        document_id = graph.document.id
+    def replace_documents(self, graphs: Sequence[DocumentGraph]) -> None:
+        old_nodes: set[str] = set()
+        old_edges: set[int] = set()
         with self._lock, self._write() as cur:
-            old_nodes, old_edges = self._drop_claims(cur, document_id)
-            self._write_nodes(cur, [graph.document, *graph.nodes], graph.vectors, document_id)
-            self._write_edges(cur, graph.edges, document_id)
+            for graph in graphs:
+                document_id = graph.document.id
+                nodes, edges = self._drop_claims(cur, document_id)
+                old_nodes |= nodes
+                old_edges |= edges
+                self._write_nodes(cur, [graph.document, *graph.nodes], graph.vectors, document_id)
+                self._write_edges(cur, graph.edges, document_id)
             self._delete_unclaimed(cur, old_nodes, old_edges)
 
     def delete_document(self, document_id: str) -> None:

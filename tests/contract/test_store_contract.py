@@ -252,25 +252,42 @@ def test_keyword_search_ranks_matches_and_ignores_query_syntax(store: GraphStore
     assert store.keyword_search([Label.FAILURE], "the of and", k=5) == []
 
 
+def document_graph(name: str) -> DocumentGraph:
+    """Document `name` with its failure and lesson, naming the shared cause:shared."""
+    return DocumentGraph(
+        document=document(f"document:{name}"),
+        nodes=[
+            Failure(id=f"f-{name}", title=name, summary="s"),
+            Cause(id="cause:shared", name="shared"),
+            Lesson(id=f"f-{name}/lesson-1", text=f"lesson {name}"),
+        ],
+        edges=[
+            Edge(source=f"f-{name}", rel=RelType.CAUSED_BY, target="cause:shared"),
+            Edge(source=f"f-{name}", rel=RelType.TAUGHT, target=f"f-{name}/lesson-1"),
+            Edge(source=f"f-{name}", rel=RelType.DOCUMENTED_IN, target=f"document:{name}"),
+        ],
+        vectors={f"f-{name}": unit(1, 0)},
+    )
+
+
 def two_documents(store: GraphStore) -> None:
-    """Documents one and two both name cause:shared; each has its own failure."""
-    for name in ("one", "two"):
-        store.replace_document(
-            DocumentGraph(
-                document=document(f"document:{name}"),
-                nodes=[
-                    Failure(id=f"f-{name}", title=name, summary="s"),
-                    Cause(id="cause:shared", name="shared"),
-                    Lesson(id=f"f-{name}/lesson-1", text=f"lesson {name}"),
-                ],
-                edges=[
-                    Edge(source=f"f-{name}", rel=RelType.CAUSED_BY, target="cause:shared"),
-                    Edge(source=f"f-{name}", rel=RelType.TAUGHT, target=f"f-{name}/lesson-1"),
-                    Edge(source=f"f-{name}", rel=RelType.DOCUMENTED_IN, target=f"document:{name}"),
-                ],
-                vectors={f"f-{name}": unit(1, 0)},
-            )
-        )
+    """Documents one and two, written in one batch, both naming cause:shared."""
+    store.replace_documents([document_graph("one"), document_graph("two")])
+
+
+def test_a_batch_of_documents_is_all_or_nothing(store: GraphStore) -> None:
+    bad = document_graph("bad")
+    bad.edges.append(Edge(source="f-bad", rel=RelType.AFFECTED, target="component:missing"))
+    with pytest.raises(ValidationError):
+        store.replace_documents([document_graph("one"), bad])
+    assert store.stats().total_nodes == 0
+    clash = document_graph("clash")
+    clash.nodes.append(Team(id="cause:shared", name="not a cause"))
+    with pytest.raises(ValidationError):
+        store.replace_documents([document_graph("one"), clash])
+    assert store.stats().total_nodes == 0
+    store.replace_documents([document_graph("one")])
+    assert store.stats().nodes == {"Failure": 1, "Cause": 1, "Lesson": 1, "Document": 1}
 
 
 def test_replacing_a_document_with_the_same_graph_changes_nothing(store: GraphStore) -> None:
@@ -284,12 +301,14 @@ def test_replacing_a_document_with_the_same_graph_changes_nothing(store: GraphSt
 
 def test_replacing_a_document_drops_what_it_no_longer_says(store: GraphStore) -> None:
     two_documents(store)
-    store.replace_document(
-        DocumentGraph(
-            document=document("document:one", sha="1" * 64),
-            nodes=[Failure(id="f-one", title="one, revised", summary="s")],
-            edges=[Edge(source="f-one", rel=RelType.DOCUMENTED_IN, target="document:one")],
-        )
+    store.replace_documents(
+        [
+            DocumentGraph(
+                document=document("document:one", sha="1" * 64),
+                nodes=[Failure(id="f-one", title="one, revised", summary="s")],
+                edges=[Edge(source="f-one", rel=RelType.DOCUMENTED_IN, target="document:one")],
+            )
+        ]
     )
     assert store.get("f-one").title == "one, revised"  # type: ignore[union-attr]
     assert store.get("document:one").sha256 == "1" * 64  # type: ignore[union-attr]
@@ -324,12 +343,14 @@ def test_edges_claimed_for_a_document_go_with_it(store: GraphStore) -> None:
         [Edge(source="f-one", rel=RelType.RECURRENCE_OF, target="f-two")],
         document_id="document:one",
     )
-    store.replace_document(
-        DocumentGraph(
-            document=document("document:one", sha="2" * 64),
-            nodes=[Failure(id="f-one", title="one", summary="s")],
-            edges=[Edge(source="f-one", rel=RelType.DOCUMENTED_IN, target="document:one")],
-        )
+    store.replace_documents(
+        [
+            DocumentGraph(
+                document=document("document:one", sha="2" * 64),
+                nodes=[Failure(id="f-one", title="one", summary="s")],
+                edges=[Edge(source="f-one", rel=RelType.DOCUMENTED_IN, target="document:one")],
+            )
+        ]
     )
     assert RelType.RECURRENCE_OF.value not in store.stats().edges
 

@@ -40,12 +40,12 @@ STOP_TIMEOUT = 30.0
 # JVM flags: the `server.jvm.additional` defaults of Neo4j 5.x's conf/neo4j.conf that matter
 # here, with a bounded heap. Left out on purpose: -XX:+AlwaysPreTouch (would commit the whole
 # heap up front), -XX:+TrustFinalNonStaticFields (neo4j.conf says to disable it when embedded)
-# and the TLS / profiling flags. Added: -XX:TieredStopAtLevel=1 (C1 JIT only), which cuts the
-# CPU spent starting up from ~12 s to ~7 s; test workloads are too short to miss C2.
+# and the TLS / profiling flags. With `fast_start` (tests), -XX:TieredStopAtLevel=1 (C1 JIT
+# only) cuts the CPU spent starting up from ~12 s to ~7 s; test workloads are too short to miss
+# C2, benchmarks are not.
+FAST_START_FLAGS = ["-XX:TieredStopAtLevel=1"]
 JVM_FLAGS = [
     "-Xms256m",
-    "-Xmx1g",
-    "-XX:TieredStopAtLevel=1",
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+DisableExplicitGC",
@@ -90,10 +90,21 @@ class Neo4jServer:
     ``password=None`` disables auth; otherwise user ``neo4j`` has that password.
     """
 
-    def __init__(self, password: str | None = DEFAULT_PASSWORD, port: int | None = None):
+    def __init__(
+        self,
+        password: str | None = DEFAULT_PASSWORD,
+        port: int | None = None,
+        *,
+        heap: str = "1g",
+        pagecache_mb: int = 128,
+        fast_start: bool = True,
+    ):
         self.user = "neo4j"
         self.password = password
         self.port = port
+        self.heap = heap
+        self.pagecache_mb = pagecache_mb
+        self.fast_start = fast_start
         self.uri = ""
         self._process: subprocess.Popen | None = None
         self._home: Path | None = None
@@ -115,13 +126,18 @@ class Neo4jServer:
         self.port = self.port or _free_port()
         self.uri = f"bolt://127.0.0.1:{self.port}"
         self._home = Path(tempfile.mkdtemp(prefix="lessons-neo4j-"))
-        env = {**os.environ, "NEO4J_PARENT_PID": str(os.getpid())}
+        env = {
+            **os.environ,
+            "NEO4J_PARENT_PID": str(os.getpid()),
+            "NEO4J_PAGECACHE_MB": str(self.pagecache_mb),
+        }
         env.pop("NEO4J_PASSWORD", None)
         if self.password is not None:
             env["NEO4J_PASSWORD"] = self.password
         java = Path(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
         command = [
-            str(java), *JVM_FLAGS,
+            str(java), f"-Xmx{self.heap}", *JVM_FLAGS,
+            *(FAST_START_FLAGS if self.fast_start else []),
             "-cp", f"{target / 'classes'}:{target / 'lib' / '*'}",
             LAUNCHER_CLASS, str(self._home), str(self.port),
         ]  # fmt: skip

@@ -23,6 +23,7 @@ import org.neo4j.io.ByteUnit;
  * {@code NEO4J_PASSWORD} is set, auth is enabled and user {@code neo4j} gets that password
  * (at least 8 characters); otherwise auth is disabled. If {@code NEO4J_PARENT_PID} is set, the
  * server also shuts down when that process exits, so a killed test run leaves no JVM behind.
+ * {@code NEO4J_PAGECACHE_MB} sizes the page cache (default 128; benchmarks use more).
  * Prints {@code NEO4J READY bolt://127.0.0.1:PORT} once the database is available and shuts
  * down cleanly on SIGTERM.
  */
@@ -35,6 +36,7 @@ public final class Neo4jLauncher {
         Path home = Path.of(args[0]).toAbsolutePath();
         int port = Integer.parseInt(args[1]);
         String password = System.getenv("NEO4J_PASSWORD");
+        long pageCacheMb = Long.parseLong(System.getenv().getOrDefault("NEO4J_PAGECACHE_MB", "128"));
 
         DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
@@ -42,7 +44,7 @@ public final class Neo4jLauncher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, password != null)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
                         ByteUnit.mebiBytes(512))
                 // Netty waits a 5 s quiet period per event loop group on shutdown; skip it.
