@@ -11,6 +11,7 @@ bad one is lost.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import sys
@@ -153,8 +154,15 @@ def _decode(data: bytes, name: str) -> str:
 @dataclass
 class _Parsed:
     source: Source
-    result: FileResult
-    graph: DocumentGraph
+    result: FileResult  # its `records` are set; `failure_ids` once ids are given
+    document: Document
+    graph: DocumentGraph | None = None
+
+
+def _default_ids(source: Source, count: int) -> list[str]:
+    """Failure ids from the file name: `stem`, or `stem-1`, `stem-2`, ... for several records."""
+    stem = slugify(Path(source.name).stem) or "failure"
+    return [stem] if count == 1 else [f"{stem}-{n}" for n in range(1, count + 1)]
 
 
 class _Importer:
@@ -166,7 +174,7 @@ class _Importer:
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
 
     def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
-        """Parse one source, or say why not / that it is unchanged."""
+        """Read and parse one source, or say why not / that it is unchanged."""
         result = FileResult(path=source.name, status=FileStatus.FAILED)
         try:
             data = source.read()
@@ -181,46 +189,67 @@ class _Importer:
             result.status = FileStatus.UNCHANGED
             return result
         try:
-            records = parse_document(_decode(data, source.name), source.name, source.suffix)
-            ids = self._failure_ids(source, document_id, records)
-            document = Document(
-                id=document_id,
-                path=source.name if source.path is None else str(source.path.resolve()),
-                sha256=sha256,
-                format=source.suffix.lstrip("."),
-                ingested_at=datetime.now(UTC),
-            )
-            graph = build_document_graph(document, list(zip(ids, records, strict=True)))
+            result.records = parse_document(_decode(data, source.name), source.name, source.suffix)
         except ParseError as e:
             result.reason, result.line = e.reason, e.line
             return result
-        except LessonsError as e:  # e.g. a cause name with no letters in it
-            result.reason = str(e)
-            return result
-        result.records, result.failure_ids = records, ids
-        return _Parsed(source=source, result=result, graph=graph)
-
-    def _failure_ids(
-        self, source: Source, document_id: str, records: list[PostmortemRecord]
-    ) -> list[str]:
-        stem = slugify(Path(source.name).stem) or "failure"
-        defaults = (
-            [stem] if len(records) == 1 else [f"{stem}-{n}" for n in range(1, len(records) + 1)]
+        document = Document(
+            id=document_id,
+            path=source.name if source.path is None else str(source.path.resolve()),
+            sha256=sha256,
+            format=source.suffix.lstrip("."),
+            ingested_at=datetime.now(UTC),
         )
-        ids = []
-        for record, default in zip(records, defaults, strict=True):
+        return _Parsed(source=source, result=result, document=document)
+
+    def build(self, items: list[_Parsed]) -> list[_Parsed]:
+        """Give every record its failure id and every document its graph.
+
+        Returns the documents that could be built; the others are marked failed.
+        """
+        candidates = set()
+        for item in items:
+            defaults = _default_ids(item.source, len(item.result.records))
+            for record, default in zip(item.result.records, defaults, strict=True):
+                with contextlib.suppress(LessonsError):  # reported by _failure_ids below
+                    candidates.add(record_failure_id(record, default))
+        existing = set(self.store.get_many(candidates))
+        built = []
+        for item in items:
+            try:
+                ids = self._failure_ids(item, existing)
+                pairs = list(zip(ids, item.result.records, strict=True))
+                item.graph = build_document_graph(item.document, pairs)
+            except ParseError as e:
+                item.result.reason, item.result.line = e.reason, e.line
+                continue
+            except LessonsError as e:  # e.g. a cause name with no letters in it
+                item.result.reason = str(e)
+                continue
+            item.result.failure_ids = ids
+            built.append(item)
+        return built
+
+    def _failure_ids(self, item: _Parsed, existing: set[str]) -> list[str]:
+        """Ids for the item's records; a file-name id another document owns gets a suffix."""
+        document_id = item.document.id
+        records = item.result.records
+        ids: list[str] = []
+        for record, default in zip(records, _default_ids(item.source, len(records)), strict=True):
             fid = record_failure_id(record, default)
-            owner = self.claimed.get(fid) or self._document_of(fid)
+            owner = self.claimed.get(fid)
+            if owner is None and fid in existing:
+                owner = self._document_of(fid)
             if owner is not None and owner != document_id:
                 if record.id:
                     raise ParseError(
-                        source.name,
+                        item.source.name,
                         f"failure id {fid!r} is already used by another document; "
                         "give this one its own `id`",
                     )
                 fid = f"{fid}-{document_id.rsplit(':', 1)[-1][:6]}"
             if fid in ids:
-                raise ParseError(source.name, f"two records have the same id {fid!r}")
+                raise ParseError(item.source.name, f"two records have the same id {fid!r}")
             ids.append(fid)
         self.claimed.update(dict.fromkeys(ids, document_id))
         return ids
@@ -235,29 +264,26 @@ class _Importer:
 
     def encode(self, parsed: list[_Parsed]) -> int:
         """Attach vectors to every node with text; returns how many distinct texts there were."""
+        graphs = [_graph(item) for item in parsed]
         texts = {
-            node.id: node.search_text()
-            for item in parsed
-            for node in item.graph.nodes
-            if node.search_text()
+            node.id: node.search_text() for g in graphs for node in g.nodes if node.search_text()
         }
         unique = list(dict.fromkeys(texts.values()))
         vectors = dict(zip(unique, self.embedder.encode(unique), strict=True))
-        for item in parsed:
-            item.graph.vectors = {
-                node.id: vectors[texts[node.id]] for node in item.graph.nodes if node.id in texts
-            }
+        for graph in graphs:
+            graph.vectors = {n.id: vectors[texts[n.id]] for n in graph.nodes if n.id in texts}
         return len(unique)
 
     def add_recurrences(self, items: list[_Parsed]) -> None:
         """Add the recurrence edges whose targets exist already (the rest are linked later)."""
-        failures = [n for item in items for n in item.graph.nodes if isinstance(n, Failure)]
+        graphs = [_graph(item) for item in items]
+        failures = [n for g in graphs for n in g.nodes if isinstance(n, Failure)]
         present = self.store.get_many({t for f in failures for t in f.recurrence_of})
-        for item in items:
-            own = {n.id for n in item.graph.nodes}
-            item.graph.edges.extend(
+        for graph in graphs:
+            own = {n.id for n in graph.nodes}
+            graph.edges.extend(
                 Edge(source=n.id, rel=RelType.RECURRENCE_OF, target=t)
-                for n in item.graph.nodes
+                for n in graph.nodes
                 if isinstance(n, Failure)
                 for t in n.recurrence_of
                 if t in present or t in own
@@ -266,7 +292,7 @@ class _Importer:
     def write(self, items: list[_Parsed]) -> None:
         """Write the documents in one transaction; if that fails, one by one, to find the bad."""
         try:
-            self.store.replace_documents([item.graph for item in items])
+            self.store.replace_documents([_graph(item) for item in items])
         except LessonsError as e:
             if len(items) == 1:
                 items[0].result.status, items[0].result.reason = FileStatus.FAILED, str(e)
@@ -328,21 +354,24 @@ def ingest(
     for start in range(0, len(sources), chunk_size):
         chunk = sources[start : start + chunk_size]
         known = _known_documents(store, [s.document_id("") for s in chunk if s.path])
-        parsed: list[_Parsed] = []
-        for source in chunk:
-            outcome = importer.parse(source, known)
+        outcomes = [importer.parse(source, known) for source in chunk]
+        parsed = [o for o in outcomes if isinstance(o, _Parsed)]
+        built = importer.build(parsed)
+        for outcome in outcomes:  # unchanged, or could not be read, parsed or built
             if isinstance(outcome, FileResult):
                 finish(outcome)
-            elif dry_run:
-                outcome.result.status = FileStatus.CHECKED
+            elif outcome.graph is None:
                 finish(outcome.result)
-            else:
-                parsed.append(outcome)
-        if parsed:
-            report.texts_embedded += importer.encode(parsed)
-            importer.add_recurrences(parsed)
-            importer.write(parsed)
-        for item in parsed:
+        if dry_run:
+            for item in built:
+                item.result.status = FileStatus.CHECKED
+                finish(item.result)
+            continue
+        if built:
+            report.texts_embedded += importer.encode(built)
+            importer.add_recurrences(built)
+            importer.write(built)
+        for item in built:
             finish(item.result)
     imported = {
         fid for r in report.results if r.status is FileStatus.IMPORTED for fid in r.failure_ids
@@ -350,6 +379,11 @@ def ingest(
     if imported:
         report.unlinked = importer.link_recurrences(imported)
     return report
+
+
+def _graph(item: _Parsed) -> DocumentGraph:
+    assert item.graph is not None, "build() gives every document it returns a graph"
+    return item.graph
 
 
 def _known_documents(store: GraphStore, ids: list[str]) -> dict[str, str]:
