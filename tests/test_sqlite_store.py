@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,24 @@ def test_a_reader_sees_what_another_process_writes(tmp_path: Path) -> None:
     hits = reader.vector_search([Label.FAILURE], np.array([1, 0, 0, 0], np.float32), 100)
     assert len(hits) == 41  # the in-memory index noticed the other processes' writes
     reader.close()
+
+
+def test_a_schema_1_store_is_migrated_to_per_label_text_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    store = SqliteStore(path)
+    store.upsert_nodes([Failure(id="f", title="DNS outage", summary="records deleted")])
+    store.close()
+    with sqlite3.connect(path) as db:  # make it look like a store written by schema 1
+        db.execute("DELETE FROM text_failure")
+        db.execute("CREATE VIRTUAL TABLE node_text USING fts5 (label UNINDEXED, text)")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    migrated = SqliteStore(path)
+    assert [h.id for h in migrated.keyword_search([Label.FAILURE], "dns", 5)] == ["f"]
+    migrated.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "2",
+        )
+        assert (
+            db.execute("SELECT name FROM sqlite_master WHERE name = 'node_text'").fetchone() is None
+        )

@@ -7,7 +7,8 @@ the same file; `busy_timeout` makes a second writer wait instead of failing. Tab
   with foreign keys so an edge never outlives its ends;
 - `node_claims` / `edge_claims`: which documents said a node or edge exists;
 - `vectors`: one float32 embedding per node;
-- `node_text`: an FTS5 index (Porter stemming) over each node's `search_text()`;
+- `text_<label>`: one FTS5 index (Porter stemming) per label over each node's `search_text()`,
+  so a keyword search for failures scores failures only, not every lesson and action too;
 - `meta`: the write `generation`, bumped by every write transaction.
 
 The vector matrix of a label is loaded from SQLite on first search and reloaded when the
@@ -42,7 +43,7 @@ from lessons.graph.text import keyword_terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '2');
 CREATE TABLE IF NOT EXISTS nodes (
     pk INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -75,11 +76,20 @@ CREATE TABLE IF NOT EXISTS vectors (
     node_pk INTEGER PRIMARY KEY REFERENCES nodes (pk) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS node_text
-    USING fts5 (label UNINDEXED, text, tokenize = 'porter unicode61 remove_diacritics 2');
 """
 
+
+SCHEMA += "".join(
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS text_{label.value.lower()} USING fts5 "
+    "(text, tokenize = 'porter unicode61 remove_diacritics 2');\n"
+    for label in Label
+)
 SQL_CHUNK = 500
+
+
+def _text_table(label: str) -> str:
+    """The FTS5 table of a label (labels come from the closed set only)."""
+    return f"text_{Label(label).value.lower()}"
 
 
 def sqlite_path_from_url(url: str) -> Path:
@@ -108,6 +118,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+            self._migrate()
         except sqlite3.Error as e:
             raise StoreError(
                 f"cannot open the SQLite store at {self.path}: {e}",
@@ -115,6 +126,24 @@ class SqliteStore:
             ) from e
         except OSError as e:
             raise StoreError(f"cannot create {self.path.parent}: {e}") from e
+
+    def _migrate(self) -> None:
+        """Schema 1 kept one FTS table for all labels; schema 2 has one per label."""
+        (version,) = self._db.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone()
+        if version != "1":
+            return
+        with self._write() as cur:
+            rows = cur.execute("SELECT pk, id, label, props FROM nodes").fetchall()
+            for pk, node_id, label, props in rows:
+                text = node_from_properties(label, node_id, json.loads(props)).search_text()
+                if text:
+                    cur.execute(
+                        f"INSERT INTO {_text_table(label)} (rowid, text) VALUES (?, ?)", (pk, text)
+                    )
+            cur.execute("DROP TABLE IF EXISTS node_text")
+            cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
     # -- transactions -------------------------------------------------------------------
 
@@ -191,13 +220,11 @@ class SqliteStore:
                 "ON CONFLICT (id) DO UPDATE SET props = excluded.props RETURNING pk",
                 (node.id, node.label.value, json.dumps(node.properties())),
             ).fetchone()
-            cur.execute("DELETE FROM node_text WHERE rowid = ?", (pk,))
+            table = _text_table(node.label)
+            cur.execute(f"DELETE FROM {table} WHERE rowid = ?", (pk,))
             text = node.search_text()
             if text:
-                cur.execute(
-                    "INSERT INTO node_text (rowid, label, text) VALUES (?, ?, ?)",
-                    (pk, node.label.value, text),
-                )
+                cur.execute(f"INSERT INTO {table} (rowid, text) VALUES (?, ?)", (pk, text))
             vector = vectors.get(node.id)
             if vector is None:
                 cur.execute("DELETE FROM vectors WHERE node_pk = ?", (pk,))
@@ -263,11 +290,11 @@ class SqliteStore:
         for node_id in node_ids:
             row = cur.execute(
                 "DELETE FROM nodes WHERE id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM node_claims WHERE node_id = ?) RETURNING pk",
+                "(SELECT 1 FROM node_claims WHERE node_id = ?) RETURNING pk, label",
                 (node_id, node_id),
             ).fetchone()
             if row is not None:
-                cur.execute("DELETE FROM node_text WHERE rowid = ?", (row[0],))
+                cur.execute(f"DELETE FROM {_text_table(row[1])} WHERE rowid = ?", (row[0],))
 
     # -- reads --------------------------------------------------------------------------
 
@@ -394,15 +421,17 @@ class SqliteStore:
         if not terms or not labels:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        marks = ",".join("?" * len(labels))
+        rows: list[tuple[str, float]] = []
         with self._lock:
-            rows = self._db.execute(
-                "SELECT n.id, bm25(node_text) AS rank FROM node_text "
-                "JOIN nodes n ON n.pk = node_text.rowid "
-                f"WHERE node_text MATCH ? AND node_text.label IN ({marks}) "
-                "ORDER BY rank, n.id LIMIT ?",
-                (match, *[lbl.value for lbl in labels], k),
-            ).fetchall()
+            for label in labels:
+                table = _text_table(label)
+                rows += self._db.execute(
+                    f"SELECT n.id, t.rank FROM {table} t JOIN nodes n ON n.pk = t.rowid "
+                    f"WHERE {table} MATCH ? ORDER BY t.rank LIMIT ?",
+                    (match, k),
+                ).fetchall()
+        rows.sort(key=lambda row: (row[1], row[0]))
+        rows = rows[:k]
         return [ScoredId(node_id, -float(rank)) for node_id, rank in rows]
 
     def document_graph(self, document_id: str) -> DocumentGraph:
