@@ -4,9 +4,9 @@ A document whose bytes have not changed since its last import is skipped without
 A changed document replaces everything it said before. A bad document is reported with
 its path, line (where known) and reason, and the others are still imported. Documents are
 handled in chunks: their texts are encoded together (the model is much faster in batches)
-and written in one transaction (a commit per document would cost Neo4j more than the
-writes); if a chunk's transaction fails, its documents are written one by one, so only the
-bad one is lost.
+and written a few dozen per transaction (a commit per document would cost Neo4j more than
+the writes); if a transaction fails, its documents are written one by one, so only the bad
+one is lost.
 """
 
 from __future__ import annotations
@@ -340,9 +340,15 @@ def ingest(
     *,
     dry_run: bool = False,
     on_result: Callable[[FileResult], None] | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = 256,
+    write_batch: int = 64,
 ) -> IngestReport:
-    """Import `sources` into `store`; `on_result` is called once per file as it finishes."""
+    """Import `sources` into `store`; `on_result` is called once per file as it finishes.
+
+    Each chunk of `chunk_size` documents is encoded in one call (the model sorts texts by
+    length across the whole call, so bigger calls pad less) and written in transactions of
+    `write_batch` documents.
+    """
     report = IngestReport()
     importer = _Importer(store, embedder)
 
@@ -370,7 +376,8 @@ def ingest(
         if built:
             report.texts_embedded += importer.encode(built)
             importer.add_recurrences(built)
-            importer.write(built)
+            for begin in range(0, len(built), write_batch):
+                importer.write(built[begin : begin + write_batch])
         for item in built:
             finish(item.result)
     imported = {
