@@ -118,15 +118,26 @@ class SearchHit(BaseModel):
     context: FailureContext
 
 
+# What hangs off a failure's lessons and experiments: reached in one two-hop walk that never
+# crosses a shared entity (a cause or component would fan out to every failure it touched).
+LEARNED = [RelType.TAUGHT, RelType.ADOPTED_AS, RelType.INVESTIGATED_BY, RelType.TESTED]
+
+
 def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
-    """Everything one hop around a failure, plus the practices its lessons were adopted as."""
+    """Everything one hop around a failure, plus its lessons' practices and what its
+    experiments tested (two store calls, whatever the failure's size)."""
     around = store.neighbours(failure_id)
     failure = around.nodes[0]
     if not isinstance(failure, Failure):
         raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
-    nodes = {n.id: n for n in around.nodes}
+    learned = store.neighbours(failure_id, LEARNED, depth=2)
+    nodes = {n.id: n for n in [*around.nodes, *learned.nodes]}
+    out: dict[str, list[str]] = {}
+    for edge in learned.edges:
+        out.setdefault(edge.source, []).append(edge.target)
     context = FailureContext(failure=failure)
-    for edge in around.edges:
+    practices: dict[str, Practice] = {}
+    for edge in sorted(around.edges, key=lambda e: _natural_order(e.target)):
         if edge.source == failure_id:
             target = nodes[edge.target]
             if isinstance(target, Cause):
@@ -138,9 +149,20 @@ def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
                 context.team = target.name
             elif isinstance(target, Lesson):
                 context.lessons.append(target.text)
-                _add_practices(store, target.id, context)
+                practices.update(
+                    (p.id, p) for t in out.get(target.id, []) if isinstance(p := nodes[t], Practice)
+                )
             elif isinstance(target, Experiment):
-                context.experiments.append(_experiment_view(store, target))
+                tested = [nodes[t] for t in out.get(target.id, [])]
+                context.experiments.append(
+                    ExperimentView(
+                        id=target.id,
+                        hypothesis=target.hypothesis,
+                        outcome=target.outcome,
+                        finding=target.finding,
+                        tested_causes=sorted(c.name for c in tested if isinstance(c, Cause)),
+                    )
+                )
             elif isinstance(target, Action):
                 context.actions.append(
                     ActionView(
@@ -153,34 +175,17 @@ def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
                 context.recurrence_of.append(target.id)
         elif edge.rel is RelType.RECURRENCE_OF and edge.target == failure_id:
             context.recurred_as.append(edge.source)
+    context.practices = [
+        PracticeView(id=p.id, name=p.name, status=p.status, adopted_at=p.adopted_at)
+        for p in practices.values()
+    ]
     context.causes.sort(key=lambda c: (["root", "trigger", "contributing"].index(c.role), c.name))
     return context
 
 
-def _add_practices(store: GraphStore, lesson_id: str, context: FailureContext) -> None:
-    known = {p.id for p in context.practices}
-    for node in store.neighbours(lesson_id, [RelType.ADOPTED_AS]).nodes:
-        if isinstance(node, Practice) and node.id not in known:
-            context.practices.append(
-                PracticeView(
-                    id=node.id, name=node.name, status=node.status, adopted_at=node.adopted_at
-                )
-            )
-
-
-def _experiment_view(store: GraphStore, experiment: Experiment) -> ExperimentView:
-    tested = [
-        n.name
-        for n in store.neighbours(experiment.id, [RelType.TESTED]).nodes
-        if isinstance(n, Cause)
-    ]
-    return ExperimentView(
-        id=experiment.id,
-        hypothesis=experiment.hypothesis,
-        outcome=experiment.outcome,
-        finding=experiment.finding,
-        tested_causes=tested,
-    )
+def _natural_order(node_id: str) -> list[str | int]:
+    """`f/lesson-2` before `f/lesson-10`: the order the document wrote them in."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", node_id)]
 
 
 def search(

@@ -96,6 +96,11 @@ def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
     }
 
 
+def _fields(var: str) -> str:
+    """RETURN items for a node's id, labels and properties, without its (large) embedding."""
+    return f"{var}.id AS id, labels({var}) AS labels, {var} {{.*, embedding: null}} AS props"
+
+
 def _node_from_record(node_id: str, labels: Iterable[str], properties: dict[str, Any]) -> Node:
     label = next(lbl for lbl in labels if lbl != NODE)
     domain = {k: v for k, v in properties.items() if k not in INTERNAL_PROPERTIES}
@@ -220,16 +225,15 @@ class Neo4jStore:
         if not ids:
             return {}
         records = self._read(
-            f"MATCH (n:{NODE}) WHERE n.id IN $ids "
-            "RETURN n.id AS id, labels(n) AS labels, properties(n) AS props",
+            f"MATCH (n:{NODE}) WHERE n.id IN $ids RETURN {_fields('n')}",
             ids=ids,
         )
         return {r["id"]: _node_from_record(r["id"], r["labels"], r["props"]) for r in records}
 
     def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
         records = self._read(
-            f"MATCH (n:{label.value}) RETURN n.id AS id, labels(n) AS labels, "
-            "properties(n) AS props ORDER BY n.id SKIP $offset LIMIT $limit",
+            f"MATCH (n:{label.value}) RETURN {_fields('n')} "
+            "ORDER BY n.id SKIP $offset LIMIT $limit",
             offset=offset,
             limit=limit if limit >= 0 else 2**62,
         )
@@ -240,28 +244,28 @@ class Neo4jStore:
     ) -> Subgraph:
         start = self.get(node_id)
         rels = [r.value for r in (rel_types if rel_types is not None else RelType)]
-        seen = {node_id}
+        nodes: dict[str, Node] = {node_id: start}
         frontier = [node_id]
         edges: dict[tuple[str, str, str], Edge] = {}
         for _ in range(depth):
+            # One round trip per hop: the edges and the nodes at their far ends.
             records = self._read(
                 f"MATCH (n:{NODE})-[r]-(m:{NODE}) WHERE n.id IN $frontier AND type(r) IN $rels "
-                "RETURN DISTINCT startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
-                "r.role AS role",
+                "RETURN startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
+                f"r.role AS role, {_fields('m')}",
                 frontier=frontier,
                 rels=rels,
             )
-            found: set[str] = set()
+            frontier = []
             for r in records:
                 edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
                 edges[edge.key] = edge
-                found.update((r["src"], r["dst"]))
-            frontier = sorted(found - seen)
-            seen |= found
+                if r["id"] not in nodes:
+                    nodes[r["id"]] = _node_from_record(r["id"], r["labels"], r["props"])
+                    frontier.append(r["id"])
             if not frontier:
                 break
-        nodes = self.get_many(sorted(seen - {node_id}))
-        return Subgraph(nodes=[start, *nodes.values()], edges=list(edges.values()))
+        return Subgraph(nodes=list(nodes.values()), edges=list(edges.values()))
 
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
         query = np.asarray(vector, dtype=float).tolist()
@@ -348,9 +352,7 @@ class Neo4jStore:
 
     def to_networkx(self) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph()
-        for r in self._read(
-            f"MATCH (n:{NODE}) RETURN n.id AS id, labels(n) AS labels, properties(n) AS props"
-        ):
+        for r in self._read(f"MATCH (n:{NODE}) RETURN {_fields('n')}"):
             node = _node_from_record(r["id"], r["labels"], r["props"])
             graph.add_node(node.id, label=node.label.value, **node.properties())
         for r in self._read(
