@@ -172,6 +172,7 @@ class _Importer:
         self.store = store
         self.embedder = embedder
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
+        self.linked: set[tuple[str, str]] = set()  # recurrence edges written in this run
 
     def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
         """Read and parse one source, or say why not / that it is unchanged."""
@@ -281,13 +282,15 @@ class _Importer:
         present = self.store.get_many({t for f in failures for t in f.recurrence_of})
         for graph in graphs:
             own = {n.id for n in graph.nodes}
-            graph.edges.extend(
+            edges = [
                 Edge(source=n.id, rel=RelType.RECURRENCE_OF, target=t)
                 for n in graph.nodes
                 if isinstance(n, Failure)
                 for t in n.recurrence_of
                 if t in present or t in own
-            )
+            ]
+            graph.edges.extend(edges)
+            self.linked.update((e.source, e.target) for e in edges)
 
     def write(self, items: list[_Parsed]) -> None:
         """Write the documents in one transaction; if that fails, one by one, to find the bad."""
@@ -314,21 +317,19 @@ class _Importer:
             offset += page
             for failure in batch:
                 assert isinstance(failure, Failure)
-                targets = [t for t in failure.recurrence_of if t in imported]
-                if targets:
-                    document = self._document_of(failure.id)
+                pending = [t for t in failure.recurrence_of if (failure.id, t) not in self.linked]
+                arrived = [t for t in pending if t in imported]
+                if arrived:
                     edges = [
                         Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
-                        for t in targets
+                        for t in arrived
                     ]
-                    self.store.upsert_edges(edges, document_id=document)
+                    self.store.upsert_edges(edges, document_id=self._document_of(failure.id))
                 if failure.id in imported:
-                    missing = set(failure.recurrence_of) - set(
-                        self.store.get_many(failure.recurrence_of)
-                    )
                     unlinked.extend(
                         Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
-                        for t in sorted(missing)
+                        for t in pending
+                        if t not in imported
                     )
         return unlinked
 
