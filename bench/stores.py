@@ -1,0 +1,279 @@
+"""Neo4j beside the embedded store: the import write path and search latency, same data, same run.
+
+    python bench/stores.py import [--n 1000] [--naive-docs 200]
+    python bench/stores.py search [--n 10000] [--queries 200]
+
+Neo4j is the real Neo4j Community 5.26 the tests use (tests/neo4j/server.py, started here with
+a 2 GiB page cache and the full JIT), or the server named by LESSONS_BENCH_NEO4J_URI (with
+LESSONS_BENCH_NEO4J_USER / LESSONS_BENCH_NEO4J_PASSWORD; its data is wiped).
+
+`import`: N generated postmortems (bench/generate.py) are imported once to fill a vector cache
+with the real model; then `discover` + `ingest` run into a fresh SqliteStore and into an empty
+Neo4j through that warm cache, so neither import encodes anything and the times compare the
+write paths alone (the rounds alternate, best of each). Then, on the first `--naive-docs`
+documents, three Neo4j write paths for the same graphs: `replace_documents` on chunks of 64
+documents (what `ingest` does: a handful of `UNWIND` queries and one commit per chunk), the
+same with one document per transaction, and a one-query-per-node path (every node, edge and
+claim its own auto-commit query), the way an unbatched client would write them. Target: Neo4j
+import at most 2x the embedded store's.
+
+`search`: both stores are filled with the same N failures (title + summary vectors from the
+real model, cached by bench/search.py) and their whole graphs; the same ~200 on-call style
+queries (bench/search.py) go through `lessons.graph.search.search` on each store, alternating,
+with the query encoding timed on its own as the baseline. Target: p95 < 60 ms on Neo4j at 100k,
+query encoding included.
+
+Nothing is asserted on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import neo4j
+import numpy as np
+from common import load_model, machine_info, ms_summary, peak_rss_mib, percentile, timed
+from generate import DEFAULT_SEED, generate_records, write_corpus
+from search import cached_vectors, document_batches, failure_texts, make_queries
+
+from lessons.graph.embeddings import CachingEmbedder, Embedder
+from lessons.graph.models import Document
+from lessons.graph.search import search
+from lessons.graph.store import DocumentGraph, GraphStore, SqliteStore
+from lessons.graph.store.neo4j import NODE, Neo4jStore
+from lessons.ingest.mapping import build_document_graph
+from lessons.ingest.pipeline import discover, ingest
+from lessons.ingest.record import PostmortemRecord
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+@contextmanager
+def neo4j_server() -> Iterator[tuple[str, str, str | None]]:
+    """(uri, user, password) of the Neo4j to measure."""
+    uri = os.environ.get("LESSONS_BENCH_NEO4J_URI")
+    if uri:
+        yield (
+            uri,
+            os.environ.get("LESSONS_BENCH_NEO4J_USER", "neo4j"),
+            os.environ.get("LESSONS_BENCH_NEO4J_PASSWORD"),
+        )
+        return
+    from tests.neo4j.server import Neo4jServer
+
+    with Neo4jServer(heap="2g", pagecache_mb=2048, fast_start=False) as server:
+        yield server.uri, server.user, server.password
+
+
+def fresh_neo4j(uri: str, user: str, password: str | None) -> Neo4jStore:
+    """An empty Neo4jStore (everything deleted, schema kept)."""
+    auth = (user, password) if password else None
+    with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+    return Neo4jStore(uri, user=user, password=password)
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def naive_replace(driver: neo4j.Driver, graph: DocumentGraph) -> None:
+    """Write a document one query per node, edge and claim (each its own transaction)."""
+    doc = graph.document.id
+    for node in [graph.document, *graph.nodes]:
+        props = {k: v for k, v in node.properties().items() if v is not None}
+        vector = graph.vectors.get(node.id)
+        driver.execute_query(
+            f"MERGE (n:{NODE} {{id: $id}}) SET n:{node.label.value} SET n = $props "
+            "SET n.id = $id, n.search_text = $text, n.embedding = $embedding",
+            id=node.id,
+            props=props,
+            text=node.search_text() or None,
+            embedding=None if vector is None else [float(x) for x in vector],
+        )
+        driver.execute_query(
+            "MERGE (:NodeClaim {document_id: $doc, node_id: $id})", doc=doc, id=node.id
+        )
+    for edge in graph.edges:
+        driver.execute_query(
+            f"MATCH (a:{NODE} {{id: $src}}) MATCH (b:{NODE} {{id: $dst}}) "
+            f"MERGE (a)-[r:{edge.rel.value}]->(b) SET r.role = $role",
+            src=edge.source,
+            dst=edge.target,
+            role=edge.role.value if edge.role else None,
+        )
+        driver.execute_query(
+            "MERGE (:EdgeClaim {document_id: $doc, src: $src, rel: $rel, dst: $dst})",
+            doc=doc,
+            src=edge.source,
+            rel=edge.rel.value,
+            dst=edge.target,
+        )
+
+
+def document_graphs(count: int, seed: int, embedder: Embedder) -> list[DocumentGraph]:
+    """The graphs of the first `count` generated postmortems, with vectors from `embedder`."""
+    graphs = []
+    for index, record in enumerate(generate_records(count, seed)):
+        document = Document(
+            id=f"document:{index:08d}",
+            path=f"/bench/{record['id']}.md",
+            sha256="0" * 64,
+            format="md",
+            ingested_at="2026-01-01T00:00:00Z",
+        )
+        graph = build_document_graph(
+            document, [(record["id"], PostmortemRecord.model_validate(record))]
+        )
+        texts = {n.id: n.search_text() for n in graph.nodes if n.search_text()}
+        graph.vectors = dict(zip(texts, embedder.encode(list(texts.values())), strict=True))
+        graphs.append(graph)
+    return graphs
+
+
+def run_import(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="lessons-bench-stores-"))
+    files = write_corpus(work / "docs", args.n, args.seed)
+    sources, _ = discover([str(work / "docs")])
+    model = load_model(64, [p.read_text()[:200] for p in files[:64]])
+    cache = work / "vectors.sqlite3"
+    with timed() as warm:
+        report = ingest(SqliteStore(work / "warm.sqlite3"), CachingEmbedder(model, cache), sources)
+    assert report.ok
+    print(f"{args.n} documents; vector cache filled in {warm.seconds:.0f} s (not compared)")
+
+    with neo4j_server() as (uri, user, password):
+        times: dict[str, list[float]] = {"sqlite": [], "neo4j": []}
+        for round_ in range(args.rounds):
+            for name in ("sqlite", "neo4j"):
+                store: GraphStore = (
+                    SqliteStore(work / f"sqlite-{round_}.sqlite3")
+                    if name == "sqlite"
+                    else fresh_neo4j(uri, user, password)
+                )
+                embedder = CachingEmbedder(model, cache)
+                with timed() as t:
+                    report = ingest(store, embedder, sources)
+                assert report.ok and embedder.encoded_count == 0
+                times[name].append(t.seconds)
+                print(f"  round {round_ + 1}: {name:6s} import {t.seconds:7.1f} s", flush=True)
+                store.close()
+        best = {name: min(values) for name, values in times.items()}
+        ratio = best["neo4j"] / best["sqlite"]
+        print(
+            f"import without encoding, best of {args.rounds}: embedded {best['sqlite']:.1f} s "
+            f"({args.n / best['sqlite']:.0f} docs/s), Neo4j {best['neo4j']:.1f} s "
+            f"({args.n / best['neo4j']:.0f} docs/s): Neo4j / embedded = {ratio:.2f}x "
+            f"(target <= 2x: {'met' if ratio <= 2 else 'MISSED'})"
+        )
+
+        graphs = document_graphs(args.naive_docs, args.seed, CachingEmbedder(model, cache))
+        paths = {
+            "64 documents per transaction": lambda s: [
+                s.replace_documents(graphs[i : i + 64]) for i in range(0, len(graphs), 64)
+            ],
+            "1 document per transaction": lambda s: [s.replace_documents([g]) for g in graphs],
+        }
+        seconds: dict[str, float] = {}
+        for name, write in paths.items():
+            store = fresh_neo4j(uri, user, password)
+            with timed() as t:
+                write(store)
+            seconds[name] = t.seconds
+            store.close()
+        fresh_neo4j(uri, user, password).close()
+        auth = (user, password) if password else None
+        with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, timed() as naive:
+            for graph in graphs:
+                naive_replace(driver, graph)
+        seconds["1 query per node, edge and claim"] = naive.seconds
+        batched = seconds["64 documents per transaction"]
+        print(f"Neo4j write paths on the same {len(graphs)} documents (no encoding):")
+        for name, value in seconds.items():
+            print(
+                f"  {name:34s} {1000 * value / len(graphs):7.1f} ms/doc "
+                f"({value / batched:.1f}x the batched path)"
+            )
+    print(f"peak RSS of this process {peak_rss_mib():.0f} MiB")
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def fill(store: GraphStore, vectors: np.ndarray, n: int, seed: int) -> None:
+    """Write N generated postmortems (whole graphs, failure vectors) in batches."""
+    done = 0
+    for nodes, edges, fids in document_batches(n, seed):
+        store.upsert_nodes(nodes, {fid: vectors[done + offset] for offset, fid in enumerate(fids)})
+        store.upsert_edges(edges)
+        done += len(fids)
+        if done % 10_000 == 0 or done == n:
+            print(f"  {type(store).__name__}: {done}/{n} postmortems written", flush=True)
+
+
+def run_search(args: argparse.Namespace) -> None:
+    texts = failure_texts(args.n, args.seed)
+    model = load_model(64, texts[:64])
+    vectors = cached_vectors(model, args.n, args.seed)
+    queries = make_queries(args.queries, args.seed)
+    work = Path(tempfile.mkdtemp(prefix="lessons-bench-stores-"))
+    with neo4j_server() as (uri, user, password):
+        stores: dict[str, GraphStore] = {
+            "sqlite": SqliteStore(work / "search.sqlite3"),
+            "neo4j": fresh_neo4j(uri, user, password),
+        }
+        for name, store in stores.items():
+            with timed() as t:
+                fill(store, vectors, args.n, args.seed)
+            print(f"{name}: filled in {t.seconds:.0f} s", flush=True)
+        for store in stores.values():  # cold start (matrix load, index warm-up), not counted
+            search(store, model, queries[0], limit=5)
+        latency: dict[str, list[float]] = {"encode": [], "sqlite": [], "neo4j": []}
+        for _ in range(args.rounds):
+            for query in queries:
+                with timed() as t:
+                    model.encode([query])
+                latency["encode"].append(t.seconds)
+                for name, store in stores.items():
+                    with timed() as t:
+                        search(store, model, query, limit=5)
+                    latency[name].append(t.seconds)
+        for name, values in latency.items():
+            label = "query encoding alone" if name == "encode" else f"search on {name}"
+            print(f"{label:22s} {ms_summary(values)}")
+        p95 = {name: percentile(values, 95) * 1000 for name, values in latency.items()}
+        print(
+            f"p95 at {args.n}: embedded {p95['sqlite']:.1f} ms, Neo4j {p95['neo4j']:.1f} ms "
+            f"({p95['neo4j'] / p95['sqlite']:.2f}x), encoding alone {p95['encode']:.1f} ms; "
+            f"Neo4j target < 60 ms: {'met' if p95['neo4j'] < 60 else 'MISSED'}"
+        )
+        for store in stores.values():
+            store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    imp = sub.add_parser("import", help="import write path, Neo4j vs embedded")
+    imp.add_argument("--n", type=int, default=1000)
+    imp.add_argument("--rounds", type=int, default=2)
+    imp.add_argument("--naive-docs", type=int, default=200)
+    found = sub.add_parser("search", help="search latency, Neo4j vs embedded")
+    found.add_argument("--n", type=int, default=10_000)
+    found.add_argument("--queries", type=int, default=200)
+    found.add_argument("--rounds", type=int, default=2)
+    for p in (imp, found):
+        p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args()
+    print(machine_info())
+    run_import(args) if args.what == "import" else run_search(args)
+
+
+if __name__ == "__main__":
+    main()
