@@ -346,6 +346,12 @@ peak RSS: {rss_model:.0f} MiB after loading the model, {rss_import:.0f} MiB afte
 imports, {peak_rss_mib():.0f} MiB at the end
 load average now {os.getloadavg()[0]:.1f} (other work on this 2-core machine inflates both sides)
 """)
+    spread = max(baselines) / base_best
+    if spread > 1.15 or max(s for s, _ in imports) / import_best > 1.15:
+        print(
+            f"WARNING: repeated runs differ by up to {100 * (spread - 1):.0f}% (baselines) — "
+            "the machine was busy, so the ratio above is not reliable; rerun when idle."
+        )
     sys.stdout.flush()
 
 
