@@ -16,7 +16,7 @@ import pydantic
 import yaml
 
 from lessons.graph.errors import ParseError
-from lessons.ingest.markdown import parse_markdown
+from lessons.ingest.markdown import load_yaml, parse_markdown
 from lessons.ingest.record import PostmortemRecord
 
 # CSV columns that hold lists, separated by ';'.
@@ -44,7 +44,7 @@ def _records_from_data(data: Any, path: str) -> list[dict[str, Any]]:
 
 def _parse_yaml(text: str, path: str) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
