@@ -6,11 +6,9 @@ hint and exit with status 1.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,10 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from lessons.graph.embeddings import CachingEmbedder, open_embedder
+from lessons.cli.session import Session, echo_json
 from lessons.graph.errors import LessonsError
 from lessons.graph.search import FailureContext, SearchHit, failure_context, search
 from lessons.graph.settings import Settings
-from lessons.graph.store import GraphStore, open_store
 from lessons.graph.transfer import copy_graph
 from lessons.ingest.parsers import FORMATS
 from lessons.ingest.pipeline import FileResult, FileStatus, IngestReport, discover, ingest
@@ -36,34 +33,6 @@ DEMO_QUESTIONS = (
     "checkout requests time out because the database has no free connections",
     "users cannot reach the site after a DNS change",
 )
-
-
-@dataclass
-class Session:
-    """Store and embedder for one command, opened on first use and closed at the end."""
-
-    settings: Settings
-    _store: GraphStore | None = None
-    _embedder: CachingEmbedder | None = None
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    @property
-    def store(self) -> GraphStore:
-        if self._store is None:
-            self._store = open_store(self.settings)
-            self.closers.append(self._store.close)
-        return self._store
-
-    @property
-    def embedder(self) -> CachingEmbedder:
-        if self._embedder is None:
-            self._embedder = open_embedder(self.settings.embed_model, self.settings.cache_dir)
-            self.closers.append(self._embedder.close)
-        return self._embedder
-
-    def close(self) -> None:
-        for close in reversed(self.closers):
-            close()
 
 
 class LessonsGroup(click.Group):
@@ -79,10 +48,6 @@ class LessonsGroup(click.Group):
 
 def _out() -> Console:
     return Console(soft_wrap=True)
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @click.group(cls=LessonsGroup)
@@ -152,7 +117,7 @@ def ingest_command(
     else:
         report = _ingest_with_progress(session, sources, dry_run, err, quiet=as_json)
     if as_json and not dry_run:
-        _echo_json(_report_json(report, missing))
+        echo_json(_report_json(report, missing))
     elif not as_json:
         _print_summary(report, missing, err)
     else:
@@ -238,7 +203,7 @@ def search_command(session: Session, text: str, limit: int, as_json: bool) -> No
     """
     hits = search(session.store, session.embedder, text, limit=limit)
     if as_json:
-        _echo_json([hit.model_dump(mode="json") for hit in hits])
+        echo_json([hit.model_dump(mode="json") for hit in hits])
         return
     if not hits:
         click.echo("No similar failures found. Import postmortems with `lessons ingest PATH`.")
@@ -282,7 +247,7 @@ def show_command(session: Session, failure_id: str, as_json: bool) -> None:
     """
     context = failure_context(session.store, failure_id)
     if as_json:
-        _echo_json(context.model_dump(mode="json"))
+        echo_json(context.model_dump(mode="json"))
     else:
         _print_context(context)
 
@@ -335,9 +300,7 @@ def stats_command(session: Session, as_json: bool) -> None:
     """
     stats = session.store.stats()
     if as_json:
-        _echo_json(
-            {"store": session.settings.store_url, "nodes": stats.nodes, "edges": stats.edges}
-        )
+        echo_json({"store": session.settings.store_url, "nodes": stats.nodes, "edges": stats.edges})
         return
     table = Table(title=f"lessons store: {session.settings.store_url}")
     table.add_column("kind")

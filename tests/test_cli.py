@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lessons.cli import main as cli_main
+from lessons.cli import session as cli_session
 from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
 
 from .conftest import EXAMPLES, REPO, Neo4jTarget, wipe_neo4j
@@ -24,7 +25,9 @@ def lessons(tmp_path: Path, model: SentenceTransformerEmbedder, monkeypatch: pyt
     monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.setenv("LESSONS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(
-        cli_main, "open_embedder", lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3")
+        cli_session,
+        "open_embedder",
+        lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3"),
     )
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
