@@ -19,11 +19,13 @@ from lessons.graph.models import (
     Cause,
     Component,
     Document,
+    Edge,
     Experiment,
     ExperimentOutcome,
     Failure,
     Label,
     Lesson,
+    Node,
     Practice,
     PracticeStatus,
     RelType,
@@ -125,19 +127,37 @@ LEARNED = [RelType.TAUGHT, RelType.ADOPTED_AS, RelType.INVESTIGATED_BY, RelType.
 
 def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
     """Everything one hop around a failure, plus its lessons' practices and what its
-    experiments tested (two store calls, whatever the failure's size)."""
-    around = store.neighbours(failure_id)
-    failure = around.nodes[0]
-    if not isinstance(failure, Failure):
-        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
-    learned = store.neighbours(failure_id, LEARNED, depth=2)
+    experiments tested."""
+    return failure_contexts(store, [failure_id])[failure_id]
+
+
+def failure_contexts(store: GraphStore, failure_ids: Sequence[str]) -> dict[str, FailureContext]:
+    """`failure_context` of many failures in two store calls, however many there are."""
+    if not failure_ids:
+        return {}
+    around = store.neighbours(failure_ids)
+    learned = store.neighbours(failure_ids, LEARNED, depth=2)
     nodes = {n.id: n for n in [*around.nodes, *learned.nodes]}
     out: dict[str, list[str]] = {}
     for edge in learned.edges:
         out.setdefault(edge.source, []).append(edge.target)
+    touching: dict[str, list[Edge]] = {fid: [] for fid in failure_ids}
+    for edge in sorted(around.edges, key=lambda e: _natural_order(e.target)):
+        for end in {edge.source, edge.target} & touching.keys():
+            touching[end].append(edge)
+    return {fid: _context(fid, nodes, touching[fid], out) for fid in failure_ids}
+
+
+def _context(
+    failure_id: str, nodes: dict[str, Node], edges: list[Edge], out: dict[str, list[str]]
+) -> FailureContext:
+    """One failure's context from its edges and the nodes and `out` links of a walk."""
+    failure = nodes[failure_id]
+    if not isinstance(failure, Failure):
+        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
     context = FailureContext(failure=failure)
     practices: dict[str, Practice] = {}
-    for edge in sorted(around.edges, key=lambda e: _natural_order(e.target)):
+    for edge in edges:
         if edge.source == failure_id:
             target = nodes[edge.target]
             if isinstance(target, Cause):
@@ -203,9 +223,10 @@ def search(
     fused = reciprocal_rank_fusion([[h.id for h in vector_hits], [h.id for h in keyword_hits]])[
         :limit
     ]
+    contexts = failure_contexts(store, [failure_id for failure_id, _ in fused])
     hits = []
     for failure_id, score in fused:
-        context = failure_context(store, failure_id)
+        context = contexts[failure_id]
         vector_rank, similarity = vector_ranks.get(failure_id, (None, None))
         keyword_rank = keyword_ranks.get(failure_id)
         terms = matched_terms(query, context.failure.search_text())

@@ -205,7 +205,8 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
         data = load_yaml(source) if fence == "---" else tomllib.loads(source)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        # libyaml may point just past the end (an unclosed bracket); stay inside the block.
+        line = min(mark.line, end - 2) + 2 if mark is not None else 1
         problem = getattr(e, "problem", None) or str(e)
         raise ParseError(path, f"front matter is not valid YAML: {problem}", line=line) from e
     except tomllib.TOMLDecodeError as e:

@@ -47,7 +47,7 @@ def _parse_yaml(text: str, path: str) -> list[dict[str, Any]]:
         data = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        line = min(mark.line, text.rstrip("\n").count("\n")) + 1 if mark is not None else None
         problem = getattr(e, "problem", None) or str(e)
         raise ParseError(path, f"invalid YAML: {problem}", line=line) from e
     return _records_from_data(data, path)

@@ -59,6 +59,11 @@ class StoreStats:
         return sum(self.edges.values())
 
 
+def start_node_ids(node_ids: str | Sequence[str]) -> list[str]:
+    """The start ids of a `neighbours` call as a list without repeats (one id may come bare)."""
+    return [node_ids] if isinstance(node_ids, str) else list(dict.fromkeys(node_ids))
+
+
 class GraphStore(Protocol):
     """A durable graph of failures and what was learned from them."""
 
@@ -100,9 +105,17 @@ class GraphStore(Protocol):
         ...
 
     def neighbours(
-        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+        self,
+        node_ids: str | Sequence[str],
+        rel_types: Sequence[RelType] | None = None,
+        depth: int = 1,
     ) -> Subgraph:
-        """The node and everything within `depth` hops (either direction) over `rel_types`."""
+        """The nodes and everything within `depth` hops of any of them (either direction)
+        over `rel_types`; the start nodes come first, in the order given.
+
+        Raises `NotFoundError` if a start node does not exist. Asking for many nodes at once
+        costs one walk, not one per node.
+        """
         ...
 
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:

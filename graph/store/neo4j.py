@@ -42,7 +42,13 @@ from lessons.graph.models import (
     check_edge,
     node_from_properties,
 )
-from lessons.graph.store.base import DocumentGraph, ScoredId, StoreStats, Subgraph
+from lessons.graph.store.base import (
+    DocumentGraph,
+    ScoredId,
+    StoreStats,
+    Subgraph,
+    start_node_ids,
+)
 from lessons.graph.text import keyword_terms
 
 NODE = "LessonsNode"
@@ -240,12 +246,18 @@ class Neo4jStore:
         return [_node_from_record(r["id"], r["labels"], r["props"]) for r in records]
 
     def neighbours(
-        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+        self,
+        node_ids: str | Sequence[str],
+        rel_types: Sequence[RelType] | None = None,
+        depth: int = 1,
     ) -> Subgraph:
-        start = self.get(node_id)
+        start_ids = start_node_ids(node_ids)
+        start = self.get_many(start_ids)
+        if missing := [i for i in start_ids if i not in start]:
+            raise NotFoundError(missing[0])
         rels = [r.value for r in (rel_types if rel_types is not None else RelType)]
-        nodes: dict[str, Node] = {node_id: start}
-        frontier = [node_id]
+        nodes: dict[str, Node] = {i: start[i] for i in start_ids}
+        frontier = start_ids
         edges: dict[tuple[str, str, str], Edge] = {}
         for _ in range(depth):
             # One round trip per hop: the edges and the nodes at their far ends.

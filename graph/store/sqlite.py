@@ -38,7 +38,13 @@ from lessons.graph.models import (
     check_edge,
     node_from_properties,
 )
-from lessons.graph.store.base import DocumentGraph, ScoredId, StoreStats, Subgraph
+from lessons.graph.store.base import (
+    DocumentGraph,
+    ScoredId,
+    StoreStats,
+    Subgraph,
+    start_node_ids,
+)
 from lessons.graph.text import keyword_terms
 
 SCHEMA = """
@@ -342,17 +348,23 @@ class SqliteStore:
         return [node_from_properties(lbl, nid, json.loads(p)) for nid, lbl, p in rows]
 
     def neighbours(
-        self, node_id: str, rel_types: Sequence[RelType] | None = None, depth: int = 1
+        self,
+        node_ids: str | Sequence[str],
+        rel_types: Sequence[RelType] | None = None,
+        depth: int = 1,
     ) -> Subgraph:
+        start_ids = start_node_ids(node_ids)
         rel_filter = ""
         rel_args: list[str] = []
         if rel_types is not None:
             rel_filter = f" AND rel IN ({','.join('?' * len(rel_types))})"
             rel_args = [r.value for r in rel_types]
         with self._lock:
-            start = self.get(node_id)
-            seen = {node_id}
-            frontier = [node_id]
+            start = self.get_many(start_ids)
+            if missing := [i for i in start_ids if i not in start]:
+                raise NotFoundError(missing[0])
+            seen = set(start_ids)
+            frontier = sorted(seen)
             edges: dict[tuple[str, str, str], Edge] = {}
             for _ in range(depth):
                 found: set[str] = set()
@@ -373,8 +385,10 @@ class SqliteStore:
                 seen |= found
                 if not frontier:
                     break
-            nodes = self.get_many(sorted(seen - {node_id}))
-        return Subgraph(nodes=[start, *nodes.values()], edges=list(edges.values()))
+            nodes = self.get_many(sorted(seen - set(start_ids)))
+        return Subgraph(
+            nodes=[*(start[i] for i in start_ids), *nodes.values()], edges=list(edges.values())
+        )
 
     def _matrix(self, label: Label) -> tuple[list[str], Matrix]:
         """Ids and vector matrix of one label, reloaded when the store has changed."""

@@ -197,6 +197,18 @@ def test_neighbours_follow_edges_both_ways_to_depth(
     assert all(e.source in expected and e.target in expected for e in around.edges)
 
 
+def test_neighbours_of_many_nodes_is_the_union_of_their_walks(store: GraphStore) -> None:
+    chain_graph(store)
+    together = store.neighbours(["f3", "f1"])
+    assert [n.id for n in together.nodes[:2]] == ["f3", "f1"]
+    apart = [store.neighbours("f3"), store.neighbours("f1")]
+    assert {n.id for n in together.nodes} == {n.id for g in apart for n in g.nodes}
+    assert {e.key for e in together.edges} == {e.key for g in apart for e in g.edges}
+    assert {n.id for n in together.nodes} == {"f1", "f3", "cause:a", "component:c"}
+    with pytest.raises(NotFoundError):
+        store.neighbours(["f1", "missing"])
+
+
 def test_neighbours_can_be_limited_to_relationship_types(store: GraphStore) -> None:
     chain_graph(store)
     around = store.neighbours("f2", [RelType.AFFECTED], depth=2)
