@@ -39,13 +39,20 @@ CANDIDATES = 50
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], *, k: int = RRF_K
+    rankings: Sequence[Sequence[str]],
+    *,
+    k: int = RRF_K,
+    weights: Sequence[float] | None = None,
 ) -> list[tuple[str, float]]:
-    """Fuse ranked id lists: each id scores sum(1 / (k + rank)); best first, ties by id."""
+    """Fuse ranked id lists: each id scores sum(weight / (k + rank)); best first, ties by id.
+
+    Without `weights`, every ranking weighs 1.
+    """
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for index, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[index]
         for rank, node_id in enumerate(ranking, start=1):
-            scores[node_id] = scores.get(node_id, 0.0) + 1.0 / (k + rank)
+            scores[node_id] = scores.get(node_id, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
