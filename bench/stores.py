@@ -43,8 +43,8 @@ from generate import DEFAULT_SEED, generate_records, write_corpus
 from search import cached_vectors, document_batches, failure_texts, make_queries
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
-from lessons.graph.models import Document
-from lessons.graph.search import search
+from lessons.graph.models import Document, Label
+from lessons.graph.search import CANDIDATES, SearchHit, failure_contexts, search
 from lessons.graph.store import DocumentGraph, GraphStore, SqliteStore
 from lessons.graph.store.neo4j import NODE, Neo4jStore
 from lessons.ingest.mapping import build_document_graph
@@ -217,6 +217,23 @@ def fill(store: GraphStore, vectors: np.ndarray, n: int, seed: int) -> None:
             print(f"  {type(store).__name__}: {done}/{n} postmortems written", flush=True)
 
 
+def time_parts(
+    store: GraphStore, vector: np.ndarray, query: str, hits: list[SearchHit]
+) -> dict[str, float]:
+    """Seconds of each store call a search makes, repeated on their own."""
+    seconds = {}
+    with timed() as t:
+        store.vector_search([Label.FAILURE], vector, CANDIDATES)
+    seconds["vector_search"] = t.seconds
+    with timed() as t:
+        store.keyword_search([Label.FAILURE], query, CANDIDATES)
+    seconds["keyword_search"] = t.seconds
+    with timed() as t:
+        failure_contexts(store, [h.context.failure.id for h in hits])
+    seconds["hydration (failure_contexts)"] = t.seconds
+    return seconds
+
+
 def run_search(args: argparse.Namespace) -> None:
     texts = failure_texts(args.n, args.seed)
     model = load_model(64, texts[:64])
@@ -235,18 +252,23 @@ def run_search(args: argparse.Namespace) -> None:
         for store in stores.values():  # cold start (matrix load, index warm-up), not counted
             search(store, model, queries[0], limit=5)
         latency: dict[str, list[float]] = {"encode": [], "sqlite": [], "neo4j": []}
+        parts: dict[str, list[float]] = {}
         for _ in range(args.rounds):
             for query in queries:
                 with timed() as t:
-                    model.encode([query])
+                    vector = model.encode([query])[0]
                 latency["encode"].append(t.seconds)
                 for name, store in stores.items():
                     with timed() as t:
-                        search(store, model, query, limit=5)
+                        hits = search(store, model, query, limit=5)
                     latency[name].append(t.seconds)
+                    for part, seconds in time_parts(store, vector, query, hits).items():
+                        parts.setdefault(f"{name}: {part}", []).append(seconds)
         for name, values in latency.items():
             label = "query encoding alone" if name == "encode" else f"search on {name}"
             print(f"{label:22s} {ms_summary(values)}")
+        for name, values in sorted(parts.items()):
+            print(f"  {name:28s} {ms_summary(values)}")
         p95 = {name: percentile(values, 95) * 1000 for name, values in latency.items()}
         print(
             f"p95 at {args.n}: embedded {p95['sqlite']:.1f} ms, Neo4j {p95['neo4j']:.1f} ms "

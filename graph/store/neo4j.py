@@ -113,6 +113,22 @@ def _node_from_record(node_id: str, labels: Iterable[str], properties: dict[str,
     return node_from_properties(label, node_id, domain)
 
 
+# One hop of a `neighbours` walk in one round trip: per frontier node, its edges over `rels`
+# and the nodes at their far ends; on the first hop also the frontier (start) nodes.
+_NEIGHBOURS_HOP = f"""
+UNWIND $frontier AS node_id
+MATCH (n:{NODE} {{id: node_id}})
+OPTIONAL MATCH (n)-[r]-(m:{NODE}) WHERE type(r) IN $rels
+RETURN n.id AS id,
+       CASE WHEN $first THEN labels(n) END AS labels,
+       CASE WHEN $first THEN n {{.*, embedding: null}} END AS props,
+       collect(CASE WHEN r IS NOT NULL THEN {{
+           src: startNode(r).id, rel: type(r), dst: endNode(r).id, role: r.role,
+           id: m.id, labels: labels(m), props: m {{.*, embedding: null}}
+       }} END) AS around
+"""
+
+
 class Neo4jStore:
     """`GraphStore` on a Neo4j 5 server (Community, Enterprise or Aura)."""
 
@@ -252,24 +268,22 @@ class Neo4jStore:
         depth: int = 1,
     ) -> Subgraph:
         start_ids = start_node_ids(node_ids)
-        start = self.get_many(start_ids)
-        if missing := [i for i in start_ids if i not in start]:
-            raise NotFoundError(missing[0])
         rels = [r.value for r in (rel_types if rel_types is not None else RelType)]
-        nodes: dict[str, Node] = {i: start[i] for i in start_ids}
-        frontier = start_ids
+        nodes: dict[str, Node] = {}
         edges: dict[tuple[str, str, str], Edge] = {}
-        for _ in range(depth):
-            # One round trip per hop: the edges and the nodes at their far ends.
+        frontier = start_ids
+        for hop in range(max(depth, 1)):
             records = self._read(
-                f"MATCH (n:{NODE})-[r]-(m:{NODE}) WHERE n.id IN $frontier AND type(r) IN $rels "
-                "RETURN startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst, "
-                f"r.role AS role, {_fields('m')}",
-                frontier=frontier,
-                rels=rels,
+                _NEIGHBOURS_HOP, frontier=frontier, rels=rels if depth else [], first=hop == 0
             )
+            if hop == 0:
+                found = {r["id"]: r for r in records}
+                if missing := [i for i in start_ids if i not in found]:
+                    raise NotFoundError(missing[0])
+                for i in start_ids:
+                    nodes[i] = _node_from_record(i, found[i]["labels"], found[i]["props"])
             frontier = []
-            for r in records:
+            for r in (far for record in records for far in record["around"]):
                 edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
                 edges[edge.key] = edge
                 if r["id"] not in nodes:
