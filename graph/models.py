@@ -207,6 +207,7 @@ class Practice(NodeBase):
     description: str | None = None
     status: PracticeStatus = PracticeStatus.PROPOSED
     adopted_at: date | None = None
+    aliases: tuple[str, ...] = ()
 
     def search_text(self) -> str:
         return f"{self.name}. {self.description}" if self.description else self.name
@@ -230,6 +231,7 @@ class Component(NodeBase):
 
     label: ClassVar[Label] = Label.COMPONENT
     name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
 
     def search_text(self) -> str:
         return self.name
@@ -240,6 +242,7 @@ class Team(NodeBase):
 
     label: ClassVar[Label] = Label.TEAM
     name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
 
     def search_text(self) -> str:
         return self.name
@@ -276,7 +279,11 @@ def node_from_properties(label: str, node_id: str, properties: dict[str, Any]) -
 
 
 class Edge(BaseModel):
-    """A typed relationship; `role` is set on CAUSED_BY edges only."""
+    """A typed relationship; `role` is set on CAUSED_BY edges only.
+
+    `alias` is the name the source used for a shared entity when entity resolution merged
+    that name into an entity named otherwise (so the merge can be undone).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -284,6 +291,7 @@ class Edge(BaseModel):
     rel: RelType
     target: str
     role: CauseRole | None = None
+    alias: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -304,8 +312,8 @@ class Edge(BaseModel):
         return (self.source, self.rel.value, self.target)
 
     def properties(self) -> dict[str, Any]:
-        """Edge properties as JSON-compatible values."""
-        return {"role": self.role.value} if self.role else {}
+        """Edge properties as JSON-compatible values (only those that are set)."""
+        return self.model_dump(mode="json", include={"role", "alias"}, exclude_none=True)
 
 
 def check_edge(edge: Edge, source_label: str, target_label: str) -> None:

@@ -107,6 +107,13 @@ def _fields(var: str) -> str:
     return f"{var}.id AS id, labels({var}) AS labels, {var} {{.*, embedding: null}} AS props"
 
 
+def _edge_from_record(record: Mapping[str, Any]) -> Edge:
+    """An edge from `src`, `rel`, `dst` and `rel_props` (the relationship's properties)."""
+    return Edge(
+        source=record["src"], rel=record["rel"], target=record["dst"], **record["rel_props"]
+    )
+
+
 def _node_from_record(node_id: str, labels: Iterable[str], properties: dict[str, Any]) -> Node:
     label = next(lbl for lbl in labels if lbl != NODE)
     domain = {k: v for k, v in properties.items() if k not in INTERNAL_PROPERTIES}
@@ -123,7 +130,7 @@ RETURN n.id AS id,
        CASE WHEN $first THEN labels(n) END AS labels,
        CASE WHEN $first THEN n {{.*, embedding: null}} END AS props,
        collect(CASE WHEN r IS NOT NULL THEN {{
-           src: startNode(r).id, rel: type(r), dst: endNode(r).id, role: r.role,
+           src: startNode(r).id, rel: type(r), dst: endNode(r).id, rel_props: properties(r),
            id: m.id, labels: labels(m), props: m {{.*, embedding: null}}
        }} END) AS around
 """
@@ -284,7 +291,7 @@ class Neo4jStore:
                     nodes[i] = _node_from_record(i, found[i]["labels"], found[i]["props"])
             frontier = []
             for r in (far for record in records for far in record["around"]):
-                edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
+                edge = _edge_from_record(r)
                 edges[edge.key] = edge
                 if r["id"] not in nodes:
                     nodes[r["id"]] = _node_from_record(r["id"], r["labels"], r["props"])
@@ -342,7 +349,7 @@ class Neo4jStore:
         edges = self._read(
             f"MATCH (c:EdgeClaim {{document_id: $doc}}) MATCH (a:{NODE} {{id: c.src}})-[r]->"
             f"(b:{NODE} {{id: c.dst}}) WHERE type(r) = c.rel "
-            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, r.role AS role",
+            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, properties(r) AS rel_props",
             doc=document_id,
         )
         nodes = self.get_many(r["id"] for r in claimed if r["id"] != document_id)
@@ -350,7 +357,7 @@ class Neo4jStore:
             document=document,
             nodes=list(nodes.values()),
             edges=[
-                Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"]) for r in edges
+                _edge_from_record(r) for r in edges
             ],
             vectors=self.vectors(nodes),
         )
@@ -383,9 +390,9 @@ class Neo4jStore:
             graph.add_node(node.id, label=node.label.value, **node.properties())
         for r in self._read(
             f"MATCH (a:{NODE})-[r]->(b:{NODE}) "
-            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, r.role AS role"
+            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, properties(r) AS rel_props"
         ):
-            edge = Edge(source=r["src"], rel=r["rel"], target=r["dst"], role=r["role"])
+            edge = _edge_from_record(r)
             graph.add_edge(
                 edge.source,
                 edge.target,
@@ -440,19 +447,18 @@ def _write_edges(tx: neo4j.ManagedTransaction, edges: Sequence[tuple[Edge, str |
         if missing:
             raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
         check_edge(edge, labels[edge.source], labels[edge.target])
-        role = edge.role.value if edge.role else None
         rows.append(
             {
                 "src": edge.source,
                 "rel": edge.rel.value,
                 "dst": edge.target,
-                "role": role,
+                "props": edge.properties(),
                 "doc": doc,
             }
         )
     tx.run(
         f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}}) MATCH (b:{NODE} {{id: row.dst}}) "
-        "MERGE (a)-[r:$(row.rel)]->(b) SET r.role = row.role "
+        "MERGE (a)-[r:$(row.rel)]->(b) SET r = row.props "
         "WITH row WHERE row.doc IS NOT NULL "
         "MERGE (:EdgeClaim {document_id: row.doc, src: row.src, rel: row.rel, dst: row.dst})",
         rows=rows,

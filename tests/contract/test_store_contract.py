@@ -73,14 +73,14 @@ ONE_OF_EACH: list[Node] = [
         adopted_at=date(2024, 4, 1),
     ),
     Action(id="f1/action-1", text="Add pool alert", owner="kim", due=date(2024, 5, 1)),
-    Component(id="component:checkout", name="checkout"),
+    Component(id="component:checkout", name="checkout", aliases=("checkout-svc",)),
     Team(id="team:payments", name="Payments"),
     document("document:one"),
 ]
 
 ONE_OF_EACH_EDGE = [
     Edge(source="f1", rel=RelType.CAUSED_BY, target="cause:pool", role=CauseRole.TRIGGER),
-    Edge(source="f1", rel=RelType.AFFECTED, target="component:checkout"),
+    Edge(source="f1", rel=RelType.AFFECTED, target="component:checkout", alias="checkout-svc"),
     Edge(source="f1", rel=RelType.OWNED_BY, target="team:payments"),
     Edge(source="f1", rel=RelType.INVESTIGATED_BY, target="f1/experiment-1"),
     Edge(source="f1/experiment-1", rel=RelType.TESTED, target="cause:pool"),
