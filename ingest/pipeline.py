@@ -24,6 +24,7 @@ from pathlib import Path
 from lessons.graph.embeddings import Embedder
 from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
+from lessons.graph.resolution import EntityResolver, Merge
 from lessons.graph.store import DocumentGraph, GraphStore
 from lessons.ingest.mapping import build_document_graph, record_failure_id
 from lessons.ingest.parsers import PARSERS, parse_document
@@ -90,6 +91,7 @@ class IngestReport:
 
     results: list[FileResult] = field(default_factory=list)
     unlinked: list[Edge] = field(default_factory=list)  # recurrences whose target is missing
+    merges: list[Merge] = field(default_factory=list)  # names resolved to entities named otherwise
     texts_embedded: int = 0  # distinct texts given vectors (from the cache or the model)
 
     def count(self, status: FileStatus) -> int:
@@ -173,6 +175,7 @@ class _Importer:
         self.embedder = embedder
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
         self.linked: set[tuple[str, str]] = set()  # recurrence edges written in this run
+        self.resolver = EntityResolver(store)
 
     def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
         """Read and parse one source, or say why not / that it is unchanged."""
@@ -376,6 +379,7 @@ def ingest(
             continue
         if built:
             report.texts_embedded += importer.encode(built)
+            report.merges.extend(importer.resolver.resolve([_graph(item) for item in built]))
             importer.add_recurrences(built)
             for begin in range(0, len(built), write_batch):
                 importer.write(built[begin : begin + write_batch])

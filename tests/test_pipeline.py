@@ -93,7 +93,7 @@ BAD_FILES = {
     "blank.yaml": (b"   \n\n", "empty", None),
     "binary.md": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary", None),
     "latin1.md": ("# Title\n\nSchl\u00fcssel".encode("latin-1"), "not UTF-8", 3),
-    "broken.yaml": (b"title: a\nsummary: [unclosed\n", "invalid YAML", 3),
+    "broken.yaml": (b"title: a\nsummary: [unclosed\n", "invalid YAML", 2),
     "broken.json": (b'{"title": "a",\n "summary": }', "invalid JSON", 2),
     "schema.json": (b'{"title": "a"}', "summary: Field required", None),
     "role.yaml": (

@@ -60,7 +60,7 @@ def test_json_with_every_structured_field() -> None:
         ("title,summary\na,b,c\n", ".csv", "more cells than the header", 2),
         ("title,summary\n", ".csv", "no rows", 2),
         ("title,summary\nok,fine\n,missing title\n", ".csv", "record 2: title", None),
-        ("key: [1,\n", ".yml", "invalid YAML", 2),
+        ("key: [1,\n", ".yml", "invalid YAML", 1),
     ],
 )
 def test_structured_errors_say_where_and_why(

@@ -1,0 +1,349 @@
+"""Entity resolution: names of shared entities that mean the same thing become one node.
+
+"DB connection pool exhausted" and "database connection-pool exhaustion" are one cause;
+"DNS misconfiguration" and "DNS provider outage" are two. Two names are the same entity when
+
+1. their *name keys* are equal: lower-cased words, common abbreviations expanded, British
+   spellings made American, plural and verb endings stemmed, sorted; or
+2. the cosine of their embeddings is at least `SAME_ENTITY_COSINE`, a threshold that
+   `bench/resolution.py` calibrates on hand-labelled pairs (bench/data/cause-pairs.jsonl),
+   and neither name says the opposite of the other ("too low" / "too high": such names
+   embed almost alike, yet are different causes).
+
+The decision to merge is recorded on the edges that used the other name (`Edge.alias`), so
+`unmerge` can split it again.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lessons.graph.embeddings import Embedder, Vector
+from lessons.graph.errors import ValidationError
+from lessons.graph.models import (
+    Cause,
+    Component,
+    Document,
+    Edge,
+    Node,
+    Practice,
+    RelType,
+    Team,
+    entity_id,
+)
+from lessons.graph.store import DocumentGraph, GraphStore
+
+# Calibrated by bench/resolution.py: the lowest cosine at which no labelled pair of different
+# causes is merged (cross-validated: 95% of merges right, 41% of same-cause pairs found).
+SAME_ENTITY_COSINE = 0.86
+
+ABBREVIATIONS = {
+    "db": "database",
+    "dbs": "database",
+    "k8s": "kubernetes",
+    "conn": "connection",
+    "conns": "connection",
+    "cfg": "configuration",
+    "config": "configuration",
+    "configs": "configuration",
+    "cert": "certificate",
+    "certs": "certificate",
+    "auth": "authentication",
+    "authn": "authentication",
+    "authz": "authorization",
+    "env": "environment",
+    "prod": "production",
+    "repl": "replication",
+    "oom": "out of memory",
+    "oomkilled": "out of memory killed",
+    "mem": "memory",
+    "perms": "permission",
+    "svc": "service",
+    "msg": "message",
+    "msgs": "message",
+    "req": "request",
+    "reqs": "request",
+    "dns": "dns",
+    "lb": "load balancer",
+    "tls": "tls",
+    "ssl": "tls",
+    "sqli": "sql injection",
+    "xid": "transaction id",
+}
+
+BRITISH = {
+    "mould": "mold",
+    "centre": "center",
+    "behaviour": "behavior",
+    "colour": "color",
+    "catalogue": "catalog",
+    "licence": "license",
+    "defence": "defense",
+    "programme": "program",
+    "favour": "favor",
+}
+
+# Words that do not change what an entity is.
+FILLER = frozenset({"a", "an", "the", "of", "on", "in", "for", "to", "and", "due", "by", "from"})
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ed", "y")
+
+
+def _stem(word: str) -> str:
+    """A crude stem that folds plurals and verb forms: exhausted/exhaustion -> exhaust."""
+    word = re.sub(r"is(e|es|ed|ing|ation)$", r"iz\1", word)  # normalise -> normalize
+    if word.endswith("ies"):
+        word = word[:-3] + "y"  # policies -> policy
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]  # plurals
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def name_key(name: str) -> str:
+    """A key equal for names that differ only in case, punctuation, abbreviation, spelling,
+    word endings and word order."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words: list[str] = []
+    for word in re.findall(r"[a-z0-9]+", ascii_name):
+        word = BRITISH.get(word, word)
+        words.extend(ABBREVIATIONS.get(word, word).split())
+    return " ".join(sorted({_stem(w) for w in words if w not in FILLER}))
+
+
+OPPOSITES = {
+    frozenset(pair)
+    for pair in [
+        ("low", "high"),
+        ("allow", "block"),
+        ("accept", "reject"),
+        ("enabl", "disabl"),
+        ("min", "max"),
+        ("over", "under"),
+        ("increas", "decreas"),
+        ("open", "clos"),
+        ("success", "failur"),
+        ("start", "stop"),
+        ("befor", "after"),
+    ]
+}
+
+
+def opposed(a: str, b: str) -> bool:
+    """Whether one name has a word whose opposite only the other has."""
+    words_a, words_b = set(name_key(a).split()), set(name_key(b).split())
+    only_a, only_b = words_a - words_b, words_b - words_a
+    return any(frozenset((x, y)) in OPPOSITES for x in only_a for y in only_b)
+
+
+def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_COSINE) -> bool:
+    """Whether two names, whose embeddings have this cosine, name one entity."""
+    if name_key(a) == name_key(b):
+        return True
+    return cosine >= threshold and not opposed(a, b)
+
+
+SharedEntity = Cause | Component | Practice | Team
+_SHARED_TYPES = (Cause, Component, Practice, Team)
+NEAREST = 5  # existing entities compared with each new name
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A name a document used, resolved to an entity named otherwise."""
+
+    document_id: str
+    alias: str
+    entity_id: str
+    entity_name: str
+
+
+@dataclass
+class _Known:
+    node: SharedEntity
+    vector: Vector | None
+
+
+class EntityResolver:
+    """Resolves the shared entities of imported documents against the store and each other.
+
+    A name whose id is already taken is that entity (ids come from the normalised name).
+    A new name is compared with the nearest entities of its label, in the store and earlier
+    in this run, and merged into the first that `same_entity` accepts.
+    """
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.known: dict[str, _Known] = {}  # entities created in this run, by id
+        self.merged: dict[str, str] = {}  # id a name would have had -> entity it was merged into
+
+    def resolve(self, graphs: Sequence[DocumentGraph]) -> list[Merge]:
+        """Rewrite `graphs` in place so merged names point at their entities."""
+        shared = {n.id: n for g in graphs for n in g.nodes if isinstance(n, _SHARED_TYPES)}
+        existing = set(self.store.get_many(i for i in shared if i not in self.known))
+        vectors = {i: v for g in graphs for i, v in g.vectors.items() if i in shared}
+        for node_id, node in shared.items():
+            if node_id in existing or node_id in self.known or node_id in self.merged:
+                continue
+            target = self._match(node, vectors.get(node_id))
+            if target is None:
+                self.known[node_id] = _Known(node, vectors.get(node_id))
+            else:
+                self.merged[node_id] = target
+        merges: list[Merge] = []
+        for graph in graphs:
+            merges.extend(self._rewrite(graph))
+        return merges
+
+    def _match(self, node: SharedEntity, vector: Vector | None) -> str | None:
+        """The id of the entity `node` names, if another name of it is known."""
+        candidates: dict[str, tuple[str, float]] = {}
+        if vector is not None:
+            hits = self.store.vector_search([node.label], vector, NEAREST)
+            names = self.store.get_many(h.id for h in hits)
+            for hit in hits:
+                other = names.get(hit.id)
+                if isinstance(other, _SHARED_TYPES):
+                    candidates[hit.id] = (other.name, hit.score)
+        for other_id, known in self.known.items():
+            if known.node.label is node.label:
+                score = (
+                    float(vector @ known.vector)
+                    if vector is not None and known.vector is not None
+                    else 0.0
+                )
+                candidates.setdefault(other_id, (known.node.name, score))
+        ranked = sorted(candidates.items(), key=lambda c: (-c[1][1], c[0]))
+        return next(
+            (other_id for other_id, (name, score) in ranked if same_entity(node.name, name, score)),
+            None,
+        )
+
+    def _rewrite(self, graph: DocumentGraph) -> list[Merge]:
+        renamed = {n.id: n for n in graph.nodes if n.id in self.merged}
+        if not renamed:
+            return []
+        targets = {self.merged[i] for i in renamed}
+        entities = self._entities(targets)
+        merges = []
+        aliases: dict[str, set[str]] = {t: set() for t in targets}
+        for old_id, node in renamed.items():
+            assert isinstance(node, _SHARED_TYPES)
+            target = self.merged[old_id]
+            aliases[target].add(node.name)
+            merges.append(Merge(graph.document.id, node.name, target, entities[target].node.name))
+        nodes = [n for n in graph.nodes if n.id not in renamed and n.id not in targets]
+        for target, names in aliases.items():
+            entity = entities[target].node
+            updated = entity.model_copy(
+                update={"aliases": tuple(dict.fromkeys([*entity.aliases, *sorted(names)]))}
+            )
+            nodes.append(updated)
+            if target in self.known:
+                self.known[target] = _Known(updated, self.known[target].vector)
+            vector = entities[target].vector
+            if vector is not None:
+                graph.vectors[target] = vector
+        for old_id in renamed:
+            graph.vectors.pop(old_id, None)
+        graph.nodes = nodes
+        edges = (self._repoint(e, renamed) for e in graph.edges)
+        graph.edges = list({e.key: e for e in reversed(list(edges))}.values())[::-1]
+        return merges
+
+    def _repoint(self, edge: Edge, renamed: dict[str, Node]) -> Edge:
+        source = self.merged.get(edge.source, edge.source)
+        if edge.target in renamed:
+            name = renamed[edge.target]
+            assert isinstance(name, _SHARED_TYPES)
+            return edge.model_copy(
+                update={"source": source, "target": self.merged[edge.target], "alias": name.name}
+            )
+        return edge.model_copy(update={"source": source})
+
+    def _entities(self, ids: set[str]) -> dict[str, _Known]:
+        """The current version of these entities: from this run, else from the store."""
+        found = {i: self.known[i] for i in ids if i in self.known}
+        missing = [i for i in ids if i not in found]
+        stored = self.store.get_many(missing)
+        vectors = self.store.vectors(missing)
+        for node_id in missing:
+            node = stored[node_id]
+            assert isinstance(node, _SHARED_TYPES)
+            found[node_id] = _Known(node, vectors.get(node_id))
+        return found
+
+
+# The relationships from a part of a failure (or a practice) back to its documents.
+_TO_DOCUMENTS = [
+    RelType.DOCUMENTED_IN,
+    RelType.TAUGHT,
+    RelType.INVESTIGATED_BY,
+    RelType.HAS_ACTION,
+    RelType.ADOPTED_AS,
+    RelType.IMPLEMENTS,
+]
+
+
+def unmerge(store: GraphStore, embedder: Embedder, merged_id: str, alias: str) -> SharedEntity:
+    """Split `alias` off the entity it was merged into: it becomes an entity of its own, and
+    the edges that used that name, in every document that used it, point at it. Returns the
+    new entity; later imports find it by its name, so the merge is not redone."""
+    entity = store.get(merged_id)
+    if not isinstance(entity, _SHARED_TYPES):
+        raise ValidationError(
+            f"{merged_id!r} is a {entity.label}; only causes, components, practices and "
+            "teams are merged"
+        )
+    if alias not in entity.aliases:
+        known = ", ".join(repr(a) for a in entity.aliases) or "none"
+        raise ValidationError(
+            f"{alias!r} is not an alias of {merged_id!r}",
+            hint=f"Its aliases: {known}. Copy one exactly.",
+        )
+    split = type(entity)(id=entity_id(entity.label, alias), name=alias)
+    if store.get_many([split.id]):
+        raise ValidationError(f"{split.id!r} exists already; cannot split {alias!r} into it")
+    remaining = entity.model_copy(
+        update={"aliases": tuple(a for a in entity.aliases if a != alias)}
+    )
+    moved = {
+        e.key
+        for e in store.neighbours(merged_id).edges
+        if e.target == merged_id and e.alias == alias
+    }
+    sources = sorted({source for source, _, _ in moved})
+    around = store.neighbours(sources, _TO_DOCUMENTS, depth=3) if sources else None
+    documents = [n.id for n in (around.nodes if around else []) if isinstance(n, Document)]
+    vector = embedder.encode([split.search_text()])[0]
+    graphs = []
+    for document_id in documents:
+        graph = store.document_graph(document_id)
+        if not any(e.key in moved for e in graph.edges):
+            continue
+        graph.edges = [
+            e.model_copy(update={"target": split.id, "alias": None}) if e.key in moved else e
+            for e in graph.edges
+        ]
+        still_used = any(merged_id in (e.source, e.target) for e in graph.edges)
+        graph.nodes = [
+            remaining if n.id == merged_id else n
+            for n in graph.nodes
+            if n.id != merged_id or still_used
+        ]
+        graph.nodes.append(split)
+        graph.vectors[split.id] = vector
+        if not still_used:
+            graph.vectors.pop(merged_id, None)
+        graphs.append(graph)
+    store.replace_documents(graphs)
+    store.upsert_nodes([remaining], store.vectors([merged_id]))
+    if not graphs:
+        store.upsert_nodes([split], {split.id: vector})
+    return split

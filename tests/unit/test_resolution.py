@@ -1,0 +1,45 @@
+"""Name keys and the same-entity rule of entity resolution (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lessons.graph.resolution import SAME_ENTITY_COSINE, name_key, opposed, same_entity
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("DB connection pool exhausted", "database connection-pool exhaustion"),
+        ("API pods OOMKilled", "out-of-memory killed API pods"),
+        ("mould temperature", "Mold temperatures"),
+        ("k8s config drift", "Kubernetes configuration drift"),
+    ],
+)
+def test_names_that_differ_only_in_form_share_a_key(a: str, b: str) -> None:
+    assert name_key(a) == name_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("DNS misconfiguration", "DNS provider outage"),
+        ("disk full on database host", "database disk failure"),
+    ],
+)
+def test_different_causes_keep_different_keys(a: str, b: str) -> None:
+    assert name_key(a) != name_key(b)
+
+
+def test_opposites_are_never_merged_however_close_their_embeddings() -> None:
+    assert opposed("mold temperature too low", "mold temperature too high")
+    assert not opposed("memory leak in worker", "worker memory leak")
+    assert not same_entity("mold temperature too low", "mold temperature too high", 0.99)
+
+
+def test_same_entity_needs_an_equal_key_or_a_close_embedding() -> None:
+    assert same_entity("DB pool exhausted", "database pool exhaustion", cosine=0.0)
+    a, b = "checkout button unclickable in Safari", "Safari users can't click the checkout button"
+    assert name_key(a) != name_key(b)
+    assert same_entity(a, b, SAME_ENTITY_COSINE)
+    assert not same_entity(a, b, SAME_ENTITY_COSINE - 0.01)
