@@ -21,6 +21,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from lessons.graph.embeddings import Embedder, Vector
 from lessons.graph.errors import ValidationError
 from lessons.graph.models import (
@@ -28,6 +30,7 @@ from lessons.graph.models import (
     Component,
     Document,
     Edge,
+    Label,
     Node,
     Practice,
     RelType,
@@ -182,6 +185,17 @@ class EntityResolver:
         self.store = store
         self.known: dict[str, _Known] = {}  # entities created in this run, by id
         self.merged: dict[str, str] = {}  # id a name would have had -> entity it was merged into
+        self.keys: dict[tuple[Label, str], str] = {}  # (label, name key) -> id, in this run
+        self.vectors: dict[Label, tuple[list[str], list[Vector]]] = {}  # per label, in this run
+
+    def _remember(self, node: SharedEntity, vector: Vector | None) -> None:
+        """A new entity of this run, to resolve later names against."""
+        self.known[node.id] = _Known(node, vector)
+        self.keys.setdefault((node.label, name_key(node.name)), node.id)
+        if vector is not None:
+            ids, matrix = self.vectors.setdefault(node.label, ([], []))
+            ids.append(node.id)
+            matrix.append(vector)
 
     def resolve(self, graphs: Sequence[DocumentGraph]) -> list[Merge]:
         """Rewrite `graphs` in place so merged names point at their entities."""
@@ -193,7 +207,7 @@ class EntityResolver:
                 continue
             target = self._match(node, vectors.get(node_id))
             if target is None:
-                self.known[node_id] = _Known(node, vectors.get(node_id))
+                self._remember(node, vectors.get(node_id))
             else:
                 self.merged[node_id] = target
         merges: list[Merge] = []
@@ -211,14 +225,15 @@ class EntityResolver:
                 other = names.get(hit.id)
                 if isinstance(other, _SHARED_TYPES):
                     candidates[hit.id] = (other.name, hit.score)
-        for other_id, known in self.known.items():
-            if known.node.label is node.label:
-                score = (
-                    float(vector @ known.vector)
-                    if vector is not None and known.vector is not None
-                    else 0.0
-                )
-                candidates.setdefault(other_id, (known.node.name, score))
+        same_key = self.keys.get((node.label, name_key(node.name)))
+        if same_key is not None:
+            return same_key
+        ids, matrix = self.vectors.get(node.label, ([], []))
+        if vector is not None and ids:
+            scores = np.stack(matrix) @ vector
+            for index in np.argsort(-scores)[:NEAREST]:
+                known = self.known[ids[index]].node
+                candidates.setdefault(known.id, (known.name, float(scores[index])))
         ranked = sorted(candidates.items(), key=lambda c: (-c[1][1], c[0]))
         return next(
             (other_id for other_id, (name, score) in ranked if same_entity(node.name, name, score)),
