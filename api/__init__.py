@@ -1,1 +1,1 @@
-"""HTTP API (FastAPI) over the same service functions as the CLI; built in a later issue."""
+"""HTTP API (FastAPI) over the same service functions as the CLI: `lessons serve`."""

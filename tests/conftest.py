@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import neo4j
 import pytest
+from click.testing import CliRunner, Result
 
+from lessons.cli import main as cli_main
+from lessons.cli import session as cli_session
 from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
 from lessons.graph.store import GraphStore, SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
@@ -97,3 +100,22 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         opened = Neo4jStore(target.uri, user=target.user, password=target.password)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def lessons(
+    tmp_path: Path, model: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Run `lessons ARGS` against a store in tmp_path, reusing the session's loaded model."""
+    monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("LESSONS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(
+        cli_session,
+        "open_embedder",
+        lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3"),
+    )
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        return CliRunner().invoke(cli_main.cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke

@@ -8,32 +8,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from lessons.cli import main as cli_main
-from lessons.cli import session as cli_session
-from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
 
 from .conftest import EXAMPLES, REPO, Neo4jTarget, wipe_neo4j
 
 ONE = EXAMPLES / "2023-02-14-checkout-db-pool.md"
-
-
-@pytest.fixture
-def lessons(tmp_path: Path, model: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch):
-    """Run `lessons ARGS` against a store in tmp_path, reusing the session's loaded model."""
-    monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-    monkeypatch.setenv("LESSONS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(
-        cli_session,
-        "open_embedder",
-        lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3"),
-    )
-
-    def invoke(*args: str, stdin: str | None = None) -> Result:
-        return CliRunner().invoke(cli_main.cli, list(args), input=stdin, catch_exceptions=False)
-
-    return invoke
 
 
 def test_ingest_then_reingest(lessons) -> None:

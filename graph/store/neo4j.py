@@ -356,9 +356,7 @@ class Neo4jStore:
         return DocumentGraph(
             document=document,
             nodes=list(nodes.values()),
-            edges=[
-                _edge_from_record(r) for r in edges
-            ],
+            edges=[_edge_from_record(r) for r in edges],
             vectors=self.vectors(nodes),
         )
 

@@ -1,0 +1,389 @@
+"""The `/v1` endpoints: thin adapters from HTTP to the service functions in graph/ and ingest/.
+
+Each endpoint validates its input through typed models, calls one service function and
+returns its typed result; errors become problem+json (api/problems.py). Reads need a key
+with `read` scope, changes one with `write` scope (api/security.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, model_validator
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from lessons.api.problems import problem_docs
+from lessons.api.security import require_read, require_write
+from lessons.api.services import EmbedderDep, StoreDep
+from lessons.api.uploads import (
+    MAX_DOCUMENTS,
+    IngestResult,
+    RecordBatch,
+    ingest_result,
+    no_surrogates,
+    record_sources,
+    upload_sources,
+)
+from lessons.graph import failures as service
+from lessons.graph.failures import (
+    MAX_DEPTH,
+    MAX_PAGE,
+    ActionDraft,
+    CauseDetail,
+    CauseLink,
+    CausePage,
+    ComponentDetail,
+    ComponentPage,
+    ExperimentDraft,
+    FailureChanges,
+    FailureDraft,
+    FailureFilter,
+    FailureGraph,
+    FailurePage,
+    LessonDraft,
+    PracticeDetail,
+    PracticeLink,
+    PracticePage,
+    RecurrenceLink,
+    SearchResults,
+    SearchType,
+)
+from lessons.graph.models import Action, Experiment, Lesson, Practice
+from lessons.graph.recognize import Recognition, RecognizeQuery, recognize
+from lessons.graph.search import CauseView, FailureContext
+from lessons.ingest.pipeline import ingest
+
+READ = [Depends(require_read)]
+WRITE = [Depends(require_write)]
+
+router = APIRouter(prefix="/v1", responses=problem_docs(401, 403, 422, 503))
+
+FailureIdPath = Annotated[str, Path(description="failure id", max_length=300)]
+RefPath = Annotated[str, Path(description="id or name", max_length=300)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"items per page (1-{MAX_PAGE})")]
+Cursor = Annotated[
+    str | None, Query(max_length=1000, description="next_cursor of the previous page")
+]
+NameQuery = Annotated[str | None, Query(min_length=1, max_length=300)]
+ShortQuery = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+# -- recognition and search -----------------------------------------------------------------
+
+
+@router.get("/search", tags=["search"], dependencies=READ)
+def search_endpoint(
+    store: StoreDep,
+    embedder: EmbedderDep,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="what happened")],
+    type: Annotated[SearchType, Query(description="what to look for")] = "failure",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    cursor: Cursor = None,
+) -> SearchResults:
+    """Past failures like `q` (vector and keyword search fused), each with why it matched and
+    what it taught; or causes, practices or components like `q` with the failures sharing
+    them."""
+    return service.search_page(store, embedder, q, type=type, limit=limit, cursor=cursor)
+
+
+class RecognizeRequest(RecognizeQuery):
+    """A new failure as the person who noticed it describes it (title or description needed)."""
+
+    title: str | None = Field(default=None, max_length=500, description="one line: what broke")
+    description: str = Field(
+        default="", max_length=20_000, description="symptoms, suspected cause, anything known"
+    )
+    components: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=50)
+    causes: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=50)
+    tags: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        no_surrogates(data)
+        return data
+
+
+@router.post("/recognize", tags=["search"], dependencies=READ, responses=problem_docs(413))
+def recognize_endpoint(
+    store: StoreDep,
+    embedder: EmbedderDep,
+    query: RecognizeRequest,
+    limit: Annotated[int, Query(ge=1, le=20, description="matches to return")] = 5,
+) -> Recognition:
+    """Has this failed before? Past failures like the one described, each with the evidence
+    (similarity, shared words, causes and components) and what it taught, and a verdict:
+    likely recurrence, related, or new. Needs only a `read` key."""
+    return recognize(store, embedder, query, limit=limit)
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+@router.get("/failures", tags=["failures"], dependencies=READ)
+def list_failures(
+    store: StoreDep,
+    component: NameQuery = None,
+    cause: NameQuery = None,
+    team: NameQuery = None,
+    tag: ShortQuery = None,
+    severity: ShortQuery = None,
+    occurred_from: Annotated[datetime | None, Query(description="earliest occurred_at")] = None,
+    occurred_to: Annotated[datetime | None, Query(description="latest occurred_at")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> FailurePage:
+    """Failures ordered by id, filtered by component, cause, team (names or ids), tag,
+    severity and a range of occurred_at; a page at a time."""
+    where = FailureFilter(
+        component=component,
+        cause=cause,
+        team=team,
+        tag=tag,
+        severity=severity,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+    )
+    return service.list_failures(store, where, limit=limit, cursor=cursor)
+
+
+@router.post(
+    "/failures",
+    tags=["failures"],
+    status_code=201,
+    dependencies=WRITE,
+    responses=problem_docs(409, 413),
+)
+def create_failure(
+    store: StoreDep, embedder: EmbedderDep, draft: FailureDraft, response: Response
+) -> FailureContext:
+    """Record a new failure, with the components it affected and its team."""
+    context = service.create_failure(store, embedder, draft)
+    response.headers["Location"] = f"/v1/failures/{context.failure.id}"
+    return context
+
+
+@router.get(
+    "/failures/{failure_id}", tags=["failures"], dependencies=READ, responses=problem_docs(404)
+)
+def get_failure(store: StoreDep, failure_id: FailureIdPath) -> FailureContext:
+    """A failure with its causes, experiments, lessons, practices, actions and recurrences."""
+    return service.get_failure(store, failure_id)
+
+
+@router.patch(
+    "/failures/{failure_id}",
+    tags=["failures"],
+    dependencies=WRITE,
+    responses=problem_docs(404, 413),
+)
+def update_failure(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, changes: FailureChanges
+) -> FailureContext:
+    """Change a failure's properties (fields left out stay as they are)."""
+    return service.update_failure(store, embedder, failure_id, changes)
+
+
+@router.delete(
+    "/failures/{failure_id}",
+    tags=["failures"],
+    status_code=204,
+    dependencies=WRITE,
+    responses=problem_docs(404),
+)
+def delete_failure(store: StoreDep, failure_id: FailureIdPath) -> Response:
+    """Delete a failure with its own experiments, lessons and actions (shared causes,
+    components and practices stay while other failures use them)."""
+    service.delete_failure(store, failure_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/failures/{failure_id}/graph",
+    tags=["failures"],
+    dependencies=READ,
+    responses=problem_docs(404),
+)
+def failure_graph(
+    store: StoreDep,
+    failure_id: FailureIdPath,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="hops from the failure")] = 1,
+) -> FailureGraph:
+    """The failure's neighbourhood within `depth` hops, as nodes and edges for drawing."""
+    return service.failure_graph(store, failure_id, depth)
+
+
+SUB_RESOURCE = {
+    "tags": ["failures"],
+    "status_code": 201,
+    "dependencies": WRITE,
+    "responses": problem_docs(404, 413),
+}
+
+
+@router.post("/failures/{failure_id}/causes", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_cause(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, link: CauseLink
+) -> CauseView:
+    """Link a cause to the failure with its role (root, trigger, contributing); an existing
+    cause is found by name or id, and linking it again changes the role."""
+    return service.add_cause(store, embedder, failure_id, link)
+
+
+@router.post("/failures/{failure_id}/experiments", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_experiment(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: ExperimentDraft
+) -> Experiment:
+    """Add an experiment (hypothesis, method, outcome, finding) and the causes it tested."""
+    return service.add_experiment(store, embedder, failure_id, draft)
+
+
+@router.post("/failures/{failure_id}/lessons", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_lesson(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: LessonDraft
+) -> Lesson:
+    """Add a lesson the failure taught, and the practices it was adopted as."""
+    return service.add_lesson(store, embedder, failure_id, draft)
+
+
+@router.post("/failures/{failure_id}/practices", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_practice(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, link: PracticeLink
+) -> Practice:
+    """Adopt a practice after the failure, as one of its lessons (or a new lesson)."""
+    return service.add_practice(store, embedder, failure_id, link)
+
+
+@router.post("/failures/{failure_id}/actions", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_action(
+    store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: ActionDraft
+) -> Action:
+    """Add a follow-up item, optionally implementing a practice."""
+    return service.add_action(store, embedder, failure_id, draft)
+
+
+@router.post("/failures/{failure_id}/recurrences", **SUB_RESOURCE)  # type: ignore[arg-type]
+def add_recurrence(
+    store: StoreDep, failure_id: FailureIdPath, link: RecurrenceLink
+) -> FailureContext:
+    """Record that the failure is a recurrence of an earlier one (`RECURRENCE_OF`)."""
+    return service.add_recurrence(store, failure_id, link)
+
+
+# -- causes, practices, components ---------------------------------------------------------
+
+
+@router.get("/causes", tags=["shared"], dependencies=READ)
+def list_causes(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> CausePage:
+    """Causes ordered by id, each with the failures it contributed to."""
+    return service.list_causes(store, limit=limit, cursor=cursor)
+
+
+@router.get("/causes/{cause}", tags=["shared"], dependencies=READ, responses=problem_docs(404))
+def get_cause(store: StoreDep, cause: RefPath) -> CauseDetail:
+    """A cause (id or name) with the failures it contributed to and the practices for it."""
+    return service.get_cause(store, cause)
+
+
+@router.get("/practices", tags=["shared"], dependencies=READ)
+def list_practices(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> PracticePage:
+    """Practices ordered by id, each with the failures that led to it."""
+    return service.list_practices(store, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/practices/{practice}", tags=["shared"], dependencies=READ, responses=problem_docs(404)
+)
+def get_practice(store: StoreDep, practice: RefPath) -> PracticeDetail:
+    """A practice (id or name) with the failures that led to it and the causes it addresses."""
+    return service.get_practice(store, practice)
+
+
+@router.get("/components", tags=["shared"], dependencies=READ)
+def list_components(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> ComponentPage:
+    """Components ordered by id, each with the failures that affected it."""
+    return service.list_components(store, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/components/{component}", tags=["shared"], dependencies=READ, responses=problem_docs(404)
+)
+def get_component(store: StoreDep, component: RefPath) -> ComponentDetail:
+    """A component (id or name) with the failures that affected it."""
+    return service.get_component(store, component)
+
+
+# -- import --------------------------------------------------------------------------------
+
+INGEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "maxItems": MAX_DOCUMENTS,
+                        "description": "postmortems: .md, .yaml, .json, .jsonl or .csv",
+                    }
+                },
+                "required": ["files"],
+            }
+        },
+        "application/json": {"schema": {"$ref": "#/components/schemas/RecordBatch"}},
+    },
+}
+
+
+@router.post(
+    "/ingest",
+    tags=["import"],
+    dependencies=WRITE,
+    openapi_extra={"requestBody": INGEST_BODY},
+    responses={
+        207: {"model": IngestResult, "description": "some documents failed; see `files`"},
+        **problem_docs(413, 415),
+    },
+)
+async def ingest_documents(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    embedder: EmbedderDep,
+    dry_run: Annotated[bool, Query(description="parse and check only; write nothing")] = False,
+) -> IngestResult:
+    """Import postmortems: files as multipart form fields named `files` (the suffix of each
+    file name picks the parser), or canonical records as JSON `{"records": [...]}`.
+
+    Each document is reported on its own; when some fail the status is 207 and the others
+    are still imported, as with `lessons ingest`."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=MAX_DOCUMENTS, max_fields=MAX_DOCUMENTS) as form:
+            files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+            uploads = [(f.filename, f.content_type, await f.read()) for f in files]
+        sources = upload_sources(uploads)
+    elif content_type == "application/json":
+        try:
+            batch = RecordBatch.model_validate_json(await request.body())
+        except pydantic.ValidationError as e:
+            raise RequestValidationError(
+                [{**error, "loc": ("body", *error["loc"])} for error in e.errors()]
+            ) from e
+        sources = record_sources(batch)
+    else:
+        raise HTTPException(
+            415, "send documents as multipart/form-data (`files`) or records as application/json"
+        )
+    report = await run_in_threadpool(ingest, store, embedder, sources, dry_run=dry_run)
+    if not report.ok:
+        response.status_code = 207
+    return ingest_result(report)

@@ -1,0 +1,59 @@
+"""API keys: who may read and who may write.
+
+A key is sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Reading (GET) needs a key
+of either scope, writing needs a `write` key: a missing or unknown key is 401, a read key on
+a write route 403. With no keys configured, only loopback clients are served (with every
+right) and the rest get 403; `lessons serve` also refuses to listen beyond loopback then.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from lessons.api.settings import ApiSettings, Scope, is_loopback
+
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+
+SEND_A_KEY = "send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`"
+
+
+def caller_scope(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    header_key: Annotated[str | None, Depends(api_key_header)],
+) -> Scope:
+    """The scope of the caller's key (or of a loopback caller when no keys are configured)."""
+    settings: ApiSettings = request.app.state.settings
+    if not settings.api_keys:
+        client = request.client.host if request.client else None
+        if is_loopback(client):
+            return Scope.WRITE
+        raise HTTPException(
+            403,
+            "this server has no API keys configured and serves loopback clients only; "
+            "its operator must set LESSONS_API_KEYS",
+        )
+    presented = credentials.credentials if credentials is not None else header_key
+    challenge = {"WWW-Authenticate": 'Bearer realm="lessons"'}
+    if not presented:
+        raise HTTPException(401, f"no API key: {SEND_A_KEY}", headers=challenge)
+    scope = settings.scope_of(presented)
+    if scope is None:
+        raise HTTPException(401, "the API key is not valid", headers=challenge)
+    return scope
+
+
+def require_read(scope: Annotated[Scope, Depends(caller_scope)]) -> Scope:
+    """Any valid key may read."""
+    return scope
+
+
+def require_write(scope: Annotated[Scope, Depends(caller_scope)]) -> Scope:
+    """Only a key with the `write` scope may write."""
+    if scope is not Scope.WRITE:
+        raise HTTPException(403, "this key may only read; changes need a key with `write` scope")
+    return scope

@@ -1,0 +1,125 @@
+"""The store and embedder one API process shares between requests, and their dependencies.
+
+FastAPI runs the (synchronous) endpoints in a thread pool, so both are shared across threads:
+
+- `SqliteStore` holds one connection opened with `check_same_thread=False` and serialises
+  every use of it with a lock; `Neo4jStore`'s driver is thread-safe and opens a session per
+  call. Either can be shared as it is.
+- The embedding model is not: a Hugging Face fast tokenizer used by two threads at once
+  fails ("Already borrowed"), so `SerialEmbedder` lets one request encode at a time (the
+  model uses every core for one batch anyway). `CachingEmbedder`'s vector cache has its own
+  lock.
+
+The store is opened on first use, not at start-up, so a server whose Neo4j is down still
+starts, answers 503 with `Retry-After` meanwhile, and recovers when Neo4j is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lessons.graph.embeddings import Embedder, Matrix, open_embedder
+from lessons.graph.errors import LessonsError
+from lessons.graph.settings import Settings
+from lessons.graph.store import GraphStore, open_store
+
+log = logging.getLogger("lessons.api")
+
+
+class SerialEmbedder:
+    """An embedder that encodes for one caller at a time."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self._inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        with self._lock:
+            return self._inner.dimension
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        with self._lock:
+            return self._inner.encode(texts)
+
+
+class Services:
+    """The store and embedder of one API process: given (tests, embedding), or opened from
+    `settings` on first use and closed by `close`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: GraphStore | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._embedder = SerialEmbedder(embedder) if embedder is not None else None
+        self._lock = threading.Lock()
+        self._closers: list[Callable[[], None]] = []
+
+    @property
+    def store(self) -> GraphStore:
+        """The store; raises `StoreUnavailableError` (503) while it cannot be reached."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.settings)
+                self._closers.append(self._store.close)
+            return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured model behind the vector cache, loaded on first use."""
+        with self._lock:
+            if self._embedder is None:
+                cached = open_embedder(self.settings.embed_model, self.settings.cache_dir)
+                self._closers.append(cached.close)
+                self._embedder = SerialEmbedder(cached)
+            return self._embedder
+
+    def warm_up(self) -> None:
+        """Open the store and load the model now, so the first request does not wait;
+        a failure is logged and left for /readyz and the requests to report."""
+        try:
+            self.store.ping()
+            self.embedder.encode(["warm-up"])
+        except LessonsError as e:
+            log.warning("not ready yet: %s", e)
+
+    def close(self) -> None:
+        """Close what was opened here (a store or embedder that was given stays open)."""
+        with self._lock:
+            for close in reversed(self._closers):
+                close()
+            self._closers.clear()
+
+
+def services(request: Request) -> Services:
+    """The app's `Services` (a FastAPI dependency)."""
+    found: Services = request.app.state.services
+    return found
+
+
+def store(found: Annotated[Services, Depends(services)]) -> GraphStore:
+    """The graph store (a FastAPI dependency); 503 while it is unreachable."""
+    return found.store
+
+
+def embedder(found: Annotated[Services, Depends(services)]) -> Embedder:
+    """The embedder (a FastAPI dependency)."""
+    return found.embedder
+
+
+StoreDep = Annotated[GraphStore, Depends(store)]
+EmbedderDep = Annotated[Embedder, Depends(embedder)]

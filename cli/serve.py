@@ -1,0 +1,68 @@
+"""`lessons serve`: the HTTP API (lessons.api) under uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from lessons.api.settings import ApiSettings, check_bind
+from lessons.cli.session import Session
+
+
+@click.command("serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="LESSONS_API_HOST",
+    help="Address to listen on ($LESSONS_API_HOST). Beyond loopback only with API keys.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="LESSONS_API_PORT",
+    help="Port to listen on ($LESSONS_API_PORT).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="LESSONS_API_WORKERS",
+    help="Worker processes ($LESSONS_API_WORKERS); each loads the model (~100 MB).",
+)
+@click.pass_obj
+def serve_command(session: Session, host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs.
+
+    Keys come from LESSONS_API_KEYS, comma-separated `read:KEY` / `write:KEY` entries (a key
+    may be given as `sha256:HEX` of the secret). Without keys the server listens on loopback
+    only. The store is --store / $LESSONS_STORE, as for every command.
+
+    \b
+    Examples:
+      lessons serve
+      LESSONS_API_KEYS="write:$(cat /run/secrets/lessons-key)" lessons serve --host 0.0.0.0
+    """
+    import uvicorn
+
+    settings = ApiSettings.from_env(store_url=session.settings.store_url)
+    check_bind(host, settings)
+    # Workers are separate processes that build the app from the environment.
+    os.environ["LESSONS_STORE"] = settings.lessons.store_url
+    click.echo(
+        f"lessons API on http://{host}:{port} (docs at /docs), store {settings.lessons.store_url}, "
+        f"{len(settings.api_keys)} API key(s)",
+        err=True,
+    )
+    uvicorn.run(
+        "lessons.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -1,0 +1,417 @@
+"""Has this failed before? Recognising a new failure among the past ones.
+
+Four stages; only the first talks to the store and the model, the rest are pure functions
+over ids and scores (unit-tested in tests/unit/test_recognize.py):
+
+1. `gather_signals`: candidate rankings of past failures, each from one kind of evidence:
+   - `vector`: cosine of the query to each failure's title and summary;
+   - `keyword`: full-text (BM25-style) match of the query's words;
+   - `passage`: the best cosine of the query to one sentence of a candidate (a long summary
+     that mentions the pattern in one sentence still matches);
+   - `parts`: causes and lessons whose text is close to the query, credited to their failures;
+   - `graph`: failures that share a cause or component the user named.
+2. `fuse`: weighted reciprocal rank fusion of those rankings.
+3. `confidence`: how sure we are that the best match is the same failure pattern, from the
+   agreement of the signals (no single cosine cut-off separates true from false matches).
+4. `verdict`: `likely recurrence`, `related` or `new`, by thresholds on the confidence.
+
+The weights and thresholds are calibrated by `bench/recognize.py` on labelled queries;
+docs/benchmarks.md gives the recall and false-recurrence rate they yield.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+from lessons.graph.embeddings import Embedder
+from lessons.graph.failures import (
+    CauseLink,
+    FailureDraft,
+    RecurrenceLink,
+    add_cause,
+    add_recurrence,
+    create_failure,
+)
+from lessons.graph.models import (
+    CauseRole,
+    Failure,
+    Label,
+    Node,
+    PracticeStatus,
+    RelType,
+    entity_id,
+)
+from lessons.graph.search import (
+    FailureContext,
+    failure_context,
+    failure_contexts,
+    matched_terms,
+    reciprocal_rank_fusion,
+)
+from lessons.graph.store import GraphStore
+from lessons.graph.text import keyword_terms
+
+CANDIDATES = 50
+
+
+class Verdict(StrEnum):
+    """What the best match says about a new failure."""
+
+    LIKELY_RECURRENCE = "likely recurrence"
+    RELATED = "related"
+    NEW = "new"
+
+
+class RecognizeQuery(BaseModel):
+    """A new failure as the person who noticed it describes it."""
+
+    title: str | None = Field(default=None, description="one line: what broke")
+    description: str = Field(default="", description="symptoms, suspected cause, anything known")
+    components: list[str] = Field(default=[], description="affected components, if known")
+    causes: list[str] = Field(default=[], description="suspected causes, if known")
+    tags: list[str] = []
+
+    @model_validator(mode="after")
+    def _has_text(self) -> RecognizeQuery:
+        if not self.text():
+            raise ValueError("describe the failure: give a title or a description")
+        return self
+
+    def text(self) -> str:
+        """Title and description as one text, whitespace collapsed."""
+        parts = [p.strip() for p in (self.title or "", self.description) if p and p.strip()]
+        return re.sub(r"\s+", " ", ". ".join(parts))
+
+
+@dataclass
+class Signals:
+    """Everything the store and the model said about one query's candidates."""
+
+    rankings: dict[str, list[str]] = field(default_factory=dict)
+    similarity: dict[str, float] = field(default_factory=dict)
+    passages: dict[str, tuple[float, str]] = field(default_factory=dict)
+    shared_causes: dict[str, list[str]] = field(default_factory=dict)
+    shared_components: dict[str, list[str]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def rank(self, signal: str, failure_id: str) -> int | None:
+        """1-based rank of a failure in one signal's ranking, or None."""
+        ranking = self.rankings.get(signal, [])
+        return ranking.index(failure_id) + 1 if failure_id in ranking else None
+
+
+# Fusion weights per signal. Equal: weights picked from a grid by MRR did worse under
+# cross-validation (bench/recognize.py --calibrate, docs/benchmarks.md). `parts` and `graph`
+# have no labelled data yet (the benchmark corpus has no causes or components).
+WEIGHTS: Mapping[str, float] = {
+    "vector": 1.0,
+    "keyword": 1.0,
+    "passage": 1.0,
+    "parts": 1.0,
+    "graph": 1.0,
+}
+
+
+def split_passages(text: str) -> list[str]:
+    """Sentences of `text`; a very short one is joined to the next."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text) if s.strip()]
+    passages: list[str] = []
+    carry = ""
+    for sentence in sentences:
+        sentence = f"{carry} {sentence}".strip()
+        if len(sentence.split()) < 6:
+            carry = sentence
+            continue
+        passages.append(sentence)
+        carry = ""
+    if carry:
+        passages.append(carry)
+    return passages
+
+
+def _failure_text(failure: Failure) -> str:
+    parts = [failure.title, failure.summary, failure.impact, failure.resolution]
+    return " ".join(p.rstrip(".") + "." for p in parts if p)
+
+
+def gather_signals(
+    store: GraphStore, embedder: Embedder, query: RecognizeQuery, *, candidates: int = CANDIDATES
+) -> Signals:
+    """Candidate rankings of past failures for `query`, one per kind of evidence."""
+    text = query.text()
+    vector = embedder.encode([text])[0]
+    signals = Signals()
+    vector_hits = store.vector_search([Label.FAILURE], vector, candidates)
+    signals.rankings["vector"] = [h.id for h in vector_hits]
+    signals.similarity = {h.id: h.score for h in vector_hits}
+    signals.rankings["keyword"] = [
+        h.id for h in store.keyword_search([Label.FAILURE], text, candidates)
+    ]
+    _parts_signal(store, vector, signals, candidates)
+    _graph_signal(store, query, signals)
+
+    pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
+    failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
+    signals.texts = {i: f.search_text() for i, f in failures.items()}
+    passages = {i: split_passages(_failure_text(f)) for i, f in failures.items()}
+    unique = list(dict.fromkeys(p for ps in passages.values() for p in ps))
+    if unique:
+        matrix = embedder.encode(unique)
+        cosine = dict(zip(unique, (matrix @ vector).tolist(), strict=True))
+        for failure_id, sentences in passages.items():
+            best = max(sentences, key=lambda s: cosine[s])
+            signals.passages[failure_id] = (cosine[best], best)
+    signals.rankings["passage"] = sorted(
+        signals.passages, key=lambda i: (-signals.passages[i][0], i)
+    )[:candidates]
+    return signals
+
+
+def _parts_signal(store: GraphStore, vector: np.ndarray, signals: Signals, k: int) -> None:
+    """Failures whose causes or lessons are close to the query, best part first."""
+    parts = store.vector_search([Label.CAUSE, Label.LESSON], vector, k)
+    if not parts:
+        signals.rankings["parts"] = []
+        return
+    around = store.neighbours([p.id for p in parts], [RelType.CAUSED_BY, RelType.TAUGHT])
+    failures_of: dict[str, list[str]] = {}
+    for edge in around.edges:
+        failures_of.setdefault(edge.target, []).append(edge.source)
+    ranking: dict[str, None] = {}
+    for part in parts:
+        for failure_id in sorted(failures_of.get(part.id, [])):
+            ranking.setdefault(failure_id)
+    signals.rankings["parts"] = list(ranking)[:k]
+
+
+def _graph_signal(store: GraphStore, query: RecognizeQuery, signals: Signals) -> None:
+    """Failures that share the causes and components the user named, most shared first."""
+    named = {entity_id(Label.CAUSE, c): c for c in query.causes if any(ch.isalnum() for ch in c)}
+    named |= {
+        entity_id(Label.COMPONENT, c): c for c in query.components if any(ch.isalnum() for ch in c)
+    }
+    present = [i for i in named if i in store.get_many(named)]
+    if not present:
+        signals.rankings["graph"] = []
+        return
+    around = store.neighbours(present, [RelType.CAUSED_BY, RelType.AFFECTED])
+    for edge in around.edges:
+        shared = (
+            signals.shared_causes if edge.rel is RelType.CAUSED_BY else signals.shared_components
+        )
+        shared.setdefault(edge.source, []).append(named[edge.target])
+    count = {
+        fid: len(signals.shared_causes.get(fid, [])) + len(signals.shared_components.get(fid, []))
+        for fid in {*signals.shared_causes, *signals.shared_components}
+    }
+    signals.rankings["graph"] = sorted(count, key=lambda i: (-count[i], i))
+
+
+def fuse(
+    rankings: Mapping[str, Sequence[str]], weights: Mapping[str, float] = WEIGHTS
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion of the named rankings (a signal with no weight is
+    left out); best first, ties by id."""
+    used = [signal for signal in rankings if weights.get(signal, 0.0) > 0]
+    return reciprocal_rank_fusion([rankings[s] for s in used], weights=[weights[s] for s in used])
+
+
+def features(signals: Signals, query_text: str, failure_id: str) -> dict[str, float]:
+    """The evidence that `failure_id` is the same pattern as the query, as numbers:
+
+    - `similarity`: cosine of the query to the failure's title and summary;
+    - `passage`: cosine of the query to the failure's closest sentence;
+    - `coverage`: the share of the query's words that the failure's text contains.
+    """
+    terms = keyword_terms(query_text)
+    text = signals.texts.get(failure_id, "")
+    return {
+        "similarity": signals.similarity.get(failure_id, 0.0),
+        "passage": signals.passages.get(failure_id, (0.0, ""))[0],
+        "coverage": len(matched_terms(query_text, text)) / len(terms) if terms else 0.0,
+    }
+
+
+def confidence(
+    evidence: Mapping[str, float],
+    weights: Mapping[str, float] | None = None,
+    bias: float | None = None,
+) -> float:
+    """Probability (0..1) that a match with this evidence is the same failure pattern: a
+    logistic model over `features`, fitted by bench/recognize.py on labelled queries."""
+    weights = CONFIDENCE_WEIGHTS if weights is None else weights
+    z = (CONFIDENCE_BIAS if bias is None else bias) + sum(
+        weight * evidence[name] for name, weight in weights.items()
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def verdict(score: float, *, likely: float, related: float) -> Verdict:
+    """The verdict for a best match with this confidence."""
+    if score >= likely:
+        return Verdict.LIKELY_RECURRENCE
+    if score >= related:
+        return Verdict.RELATED
+    return Verdict.NEW
+
+
+# Fitted and chosen by `bench/recognize.py --calibrate` (see docs/benchmarks.md).
+CONFIDENCE_WEIGHTS: Mapping[str, float] = {
+    "similarity": 6.947,
+    "passage": 6.76,
+    "coverage": 7.745,
+}
+CONFIDENCE_BIAS = -7.346
+LIKELY_THRESHOLD = 0.737
+RELATED_THRESHOLD = 0.577
+
+
+class Match(BaseModel):
+    """A past failure that may be the same pattern, with the evidence and what it taught."""
+
+    score: float
+    confidence: float
+    similarity: float | None
+    passage: str | None
+    passage_similarity: float | None
+    ranks: dict[str, int]
+    matched_terms: list[str]
+    shared_causes: list[str]
+    shared_components: list[str]
+    recurred_despite_practice: list[str] = Field(
+        description="its recurrences that came after one of its practices was adopted"
+    )
+    why: list[str]
+    context: FailureContext
+
+
+class Recognition(BaseModel):
+    """The answer to "has this failed before?"."""
+
+    verdict: Verdict
+    confidence: float
+    matches: list[Match]
+
+
+def recognize(
+    store: GraphStore, embedder: Embedder, query: RecognizeQuery, *, limit: int = 5
+) -> Recognition:
+    """Past failures most like `query`, each with its evidence, and a verdict."""
+    signals = gather_signals(store, embedder, query)
+    fused = fuse(signals.rankings)[:limit]
+    contexts = failure_contexts(store, [fid for fid, _ in fused])
+    later = store.get_many(r for c in contexts.values() for r in c.recurred_as)
+    matches = [_match(query, signals, fid, score, contexts[fid], later) for fid, score in fused]
+    best = matches[0].confidence if matches else 0.0
+    return Recognition(
+        verdict=verdict(best, likely=LIKELY_THRESHOLD, related=RELATED_THRESHOLD),
+        confidence=best,
+        matches=matches,
+    )
+
+
+def _match(
+    query: RecognizeQuery,
+    signals: Signals,
+    failure_id: str,
+    score: float,
+    context: FailureContext,
+    recurrences: Mapping[str, Node],
+) -> Match:
+    ranks = {s: r for s in signals.rankings if (r := signals.rank(s, failure_id)) is not None}
+    similarity = signals.similarity.get(failure_id)
+    passage = signals.passages.get(failure_id)
+    terms = matched_terms(query.text(), context.failure.search_text())
+    causes = signals.shared_causes.get(failure_id, [])
+    components = signals.shared_components.get(failure_id, [])
+    why = []
+    if similarity is not None:
+        why.append(f"similar meaning (cosine {similarity:.2f})")
+    if passage is not None and passage[0] >= (similarity or 0.0):
+        why.append(f"one passage matches closely (cosine {passage[0]:.2f})")
+    if "keyword" in ranks and terms:
+        why.append(f"shares words: {', '.join(terms)}")
+    if causes:
+        why.append(f"same cause: {', '.join(causes)}")
+    if components:
+        why.append(f"same component: {', '.join(components)}")
+    if "parts" in ranks:
+        why.append("a cause or lesson of it is close to the description")
+    despite = recurred_despite_practice(context, recurrences)
+    if despite:
+        why.append(f"it came back despite an adopted practice: {', '.join(despite)}")
+    return Match(
+        score=score,
+        confidence=confidence(features(signals, query.text(), failure_id)),
+        similarity=similarity,
+        passage=passage[1] if passage else None,
+        passage_similarity=passage[0] if passage else None,
+        ranks=ranks,
+        matched_terms=terms,
+        shared_causes=causes,
+        shared_components=components,
+        recurred_despite_practice=despite,
+        why=why,
+        context=context,
+    )
+
+
+def recurred_despite_practice(
+    context: FailureContext, recurrences: Mapping[str, Node]
+) -> list[str]:
+    """The failure's recurrences that happened on or after the adoption of one of its
+    adopted (or verified) practices: the practice did not stop it coming back."""
+    adopted = [
+        p.adopted_at
+        for p in context.practices
+        if p.adopted_at is not None
+        and p.status in (PracticeStatus.ADOPTED, PracticeStatus.VERIFIED)
+    ]
+    if not adopted:
+        return []
+    return [
+        recurrence_id
+        for recurrence_id in context.recurred_as
+        if isinstance(later := recurrences.get(recurrence_id), Failure)
+        and later.occurred_at is not None
+        and later.occurred_at.date() >= min(adopted)
+    ]
+
+
+def record(
+    store: GraphStore,
+    embedder: Embedder,
+    query: RecognizeQuery,
+    *,
+    recurrence_of: str | None = None,
+) -> FailureContext:
+    """Store the recognised failure (with its components and suspected causes); with
+    `recurrence_of`, link it as a recurrence of that past failure, as the user confirmed."""
+    text = query.text()
+    title = query.title or split_passages(text)[0]
+    created = create_failure(
+        store,
+        embedder,
+        FailureDraft(
+            title=title[:500],
+            summary=query.description or title,
+            components=query.components,
+            tags=query.tags,
+            occurred_at=datetime.now(UTC),
+            team=None,
+        ),
+    )
+    failure_id = created.failure.id
+    for cause in query.causes:
+        add_cause(store, embedder, failure_id, CauseLink(name=cause, role=CauseRole.ROOT))
+    if recurrence_of is not None:
+        return add_recurrence(store, failure_id, RecurrenceLink(of=recurrence_of))
+    return failure_context(store, failure_id)

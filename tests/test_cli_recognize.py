@@ -1,0 +1,71 @@
+"""`lessons recognize` and `lessons unmerge` through click's runner, on a SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import EXAMPLES
+
+QUESTION = "checkout requests hang waiting for database connections during a sale"
+
+
+def test_recognize_prints_a_verdict_and_the_matches(lessons) -> None:
+    assert lessons("ingest", str(EXAMPLES)).exit_code == 0
+    result = lessons("recognize", QUESTION, "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("LIKELY RECURRENCE")
+    assert "2023-02-14-checkout-db-pool" in result.stdout
+    assert "why:" in result.stdout and "practice:" in result.stdout
+
+
+def test_recognize_json_from_stdin_with_record_and_confirm(lessons) -> None:
+    lessons("ingest", str(EXAMPLES))
+    result = lessons(
+        "recognize",
+        "--json",
+        "--title",
+        "Pool exhausted at checkout",
+        "--record",
+        "--confirm",
+        "2023-02-14-checkout-db-pool",
+        "-",
+        stdin=QUESTION,
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["verdict"] in {"likely recurrence", "related"}
+    assert answer["matches"][0]["context"]["failure"]["id"]
+    recorded = answer["recorded"]
+    assert recorded["failure"]["title"] == "Pool exhausted at checkout"
+    assert recorded["recurrence_of"] == ["2023-02-14-checkout-db-pool"]
+    shown = json.loads(lessons("show", "--json", "2023-02-14-checkout-db-pool").stdout)
+    assert recorded["failure"]["id"] in shown["recurred_as"]
+
+
+def test_recognize_needs_a_description_and_record_for_confirm(lessons) -> None:
+    assert lessons("recognize", stdin="").exit_code == 2
+    result = lessons("recognize", QUESTION, "--confirm", "x")
+    assert result.exit_code == 2 and "--record" in result.output
+
+
+def test_unmerge_splits_an_alias_and_explains_mistakes(lessons, tmp_path: Path) -> None:
+    for name, cause in [
+        ("a", "DB connection pool exhausted"),
+        ("b", "database connection-pool exhaustion"),
+    ]:
+        (tmp_path / f"{name}.md").write_text(
+            f"---\nid: inc-{name}\ntitle: Down {name}\n---\n"
+            f"## Summary\nDown.\n\n## Root cause\n- {cause}\n"
+        )
+    assert lessons("ingest", str(tmp_path / "a.md"), str(tmp_path / "b.md")).exit_code == 0
+    wrong = lessons("unmerge", "cause:db-connection-pool-exhausted", "no such name")
+    assert wrong.exit_code == 1 and "is not an alias" in wrong.stderr
+    assert "database connection-pool exhaustion" in wrong.stderr  # the hint lists the aliases
+    done = lessons(
+        "unmerge", "cause:db-connection-pool-exhausted", "database connection-pool exhaustion"
+    )
+    assert done.exit_code == 0, done.output
+    assert "cause:database-connection-pool-exhaustion" in done.stdout
+    shown = json.loads(lessons("show", "--json", "inc-b").stdout)
+    assert [c["id"] for c in shown["causes"]] == ["cause:database-connection-pool-exhaustion"]
