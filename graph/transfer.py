@@ -56,8 +56,7 @@ def copy_graph(
             nodes += len(page)
             offset += PAGE
     edges = [
-        Edge(source=s, target=t, **data)
-        for s, t, data in source.to_networkx().edges(data=True)
+        Edge(source=s, target=t, **data) for s, t, data in source.to_networkx().edges(data=True)
     ]
     for start in range(0, len(edges), PAGE):
         target.upsert_edges(edges[start : start + PAGE])
