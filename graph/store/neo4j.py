@@ -226,8 +226,8 @@ class Neo4jStore:
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             old_nodes, old_edges = _drop_claims(tx, [g.document.id for g in graphs])
-            _write_nodes(tx, nodes, vectors)
-            _write_edges(tx, edges)
+            _write_nodes(tx, nodes, vectors, new_claims=True)
+            _write_edges(tx, edges, new_claims=True)
             _delete_unclaimed(tx, old_nodes, old_edges)
 
         self._write(work)
@@ -419,25 +419,46 @@ def _write_nodes(
     tx: neo4j.ManagedTransaction,
     nodes: Sequence[tuple[Node, str | None]],
     vectors: Mapping[str, Vector],
+    *,
+    new_claims: bool = False,
 ) -> None:
-    """One query for all nodes, each claimed by its document (if any), whatever their labels."""
+    """One query for all nodes, each claimed by its document (if any), whatever their labels.
+
+    `new_claims` says that these documents hold no claims (they were just dropped), so the
+    claims are created without looking for existing ones.
+    """
+    claim = "CREATE" if new_claims else "MERGE"
     labels = _labels(tx, [n.id for n, _ in nodes])
     for node, _ in nodes:
         old = labels.setdefault(node.id, node.label.value)
         if old != node.label.value:
             raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
-    tx.run(
-        f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:$(row.label) "
-        "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
-        "n.embedding = row.embedding "
-        "WITH row WHERE row.doc IS NOT NULL "
-        "MERGE (:NodeClaim {document_id: row.doc, node_id: row.id})",
-        rows=[{**_node_row(node, vectors), "doc": doc} for node, doc in nodes],
-    )
+    # One query per label, for the same reason as the edges' one query per type.
+    by_label: dict[Label, list[dict[str, Any]]] = {}
+    for node, doc in nodes:
+        by_label.setdefault(node.label, []).append({**_node_row(node, vectors), "doc": doc})
+    for label, rows in by_label.items():
+        tx.run(
+            f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
+            "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
+            "n.embedding = row.embedding "
+            "WITH row WHERE row.doc IS NOT NULL "
+            f"{claim} (:NodeClaim {{document_id: row.doc, node_id: row.id}})",
+            rows=rows,
+        )
 
 
-def _write_edges(tx: neo4j.ManagedTransaction, edges: Sequence[tuple[Edge, str | None]]) -> None:
-    """One query for all edges, each claimed by its document (if any); types are checked first."""
+def _write_edges(
+    tx: neo4j.ManagedTransaction,
+    edges: Sequence[tuple[Edge, str | None]],
+    *,
+    new_claims: bool = False,
+) -> None:
+    """One query for all edges, each claimed by its document (if any); types are checked first.
+
+    `new_claims` as for `_write_nodes`.
+    """
+    claim = "CREATE" if new_claims else "MERGE"
     labels = _labels(tx, {e.source for e, _ in edges} | {e.target for e, _ in edges})
     rows = []
     for edge, doc in edges:
@@ -454,13 +475,21 @@ def _write_edges(tx: neo4j.ManagedTransaction, edges: Sequence[tuple[Edge, str |
                 "doc": doc,
             }
         )
-    tx.run(
-        f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}}) MATCH (b:{NODE} {{id: row.dst}}) "
-        "MERGE (a)-[r:$(row.rel)]->(b) SET r = row.props "
-        "WITH row WHERE row.doc IS NOT NULL "
-        "MERGE (:EdgeClaim {document_id: row.doc, src: row.src, rel: row.rel, dst: row.dst})",
-        rows=rows,
-    )
+    # One query per relationship type: a static type lets MERGE look only at relationships
+    # of that type (a dynamic `$(row.rel)` is resolved per row).
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_type.setdefault(row["rel"], []).append(row)
+    for rel, typed in by_type.items():
+        tx.run(
+            f"UNWIND $rows AS row MATCH (a:{NODE} {{id: row.src}}) "
+            f"MATCH (b:{NODE} {{id: row.dst}}) "
+            f"MERGE (a)-[r:{RelType(rel).value}]->(b) SET r = row.props "
+            "WITH row WHERE row.doc IS NOT NULL "
+            f"{claim} (:EdgeClaim {{document_id: row.doc, src: row.src, rel: row.rel, "
+            "dst: row.dst})",
+            rows=typed,
+        )
 
 
 def _drop_claims(
