@@ -58,7 +58,9 @@ def test_unmerge_splits_an_alias_and_explains_mistakes(lessons, tmp_path: Path) 
             f"---\nid: inc-{name}\ntitle: Down {name}\n---\n"
             f"## Summary\nDown.\n\n## Root cause\n- {cause}\n"
         )
-    assert lessons("ingest", str(tmp_path / "a.md"), str(tmp_path / "b.md")).exit_code == 0
+    imported = lessons("ingest", str(tmp_path / "a.md"), str(tmp_path / "b.md"))
+    assert imported.exit_code == 0
+    assert "merged 'database connection-pool exhaustion' into" in imported.stderr
     wrong = lessons("unmerge", "cause:db-connection-pool-exhausted", "no such name")
     assert wrong.exit_code == 1 and "is not an alias" in wrong.stderr
     assert "database connection-pool exhaustion" in wrong.stderr  # the hint lists the aliases

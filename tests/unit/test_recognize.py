@@ -9,6 +9,8 @@ from lessons.graph.recognize import (
     RecognizeQuery,
     Signals,
     Verdict,
+    confidence,
+    features,
     fuse,
     split_passages,
     verdict,
@@ -64,3 +66,18 @@ def test_signals_rank_is_one_based_or_none() -> None:
 )
 def test_verdict_thresholds_are_inclusive(score: float, expected: Verdict) -> None:
     assert verdict(score, likely=0.7, related=0.5) is expected
+
+
+def test_features_and_confidence_rise_with_the_evidence() -> None:
+    signals = Signals(
+        rankings={"vector": ["a", "b"]},
+        similarity={"a": 0.7, "b": 0.3},
+        passages={"a": (0.8, "pool exhausted"), "b": (0.2, "disk full")},
+        texts={"a": "Checkout pool exhausted", "b": "Disk full"},
+    )
+    strong = features(signals, "checkout pool exhausted overnight", "a")
+    weak = features(signals, "checkout pool exhausted overnight", "b")
+    assert strong == {"similarity": 0.7, "passage": 0.8, "coverage": 0.75}
+    assert weak == {"similarity": 0.3, "passage": 0.2, "coverage": 0.0}
+    assert 0 < confidence(weak) < confidence(strong) < 1
+    assert confidence(strong, {"similarity": 1.0}, bias=-0.7) == pytest.approx(0.5)
