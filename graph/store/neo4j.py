@@ -460,7 +460,7 @@ def _write_edges(
     """
     claim = "CREATE" if new_claims else "MERGE"
     labels = _labels(tx, {e.source for e, _ in edges} | {e.target for e, _ in edges})
-    rows = []
+    rows: list[dict[str, Any]] = []
     for edge, doc in edges:
         missing = [end for end in (edge.source, edge.target) if end not in labels]
         if missing:
