@@ -1,4 +1,5 @@
-"""`lessons recognize` (has this failed before?) and `lessons unmerge` (undo an entity merge)."""
+"""Recognition and sensemaking commands: `recognize` (has this failed before?), `explain`
+(why did it happen, what did it lead to) and `unmerge` (undo an entity merge)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from lessons.cli.session import Session, echo_json
 from lessons.graph.recognize import Recognition, RecognizeQuery, Verdict, recognize, record
 from lessons.graph.resolution import unmerge
 from lessons.graph.search import FailureContext
+from lessons.graph.sensemaking import explain, suggest_causes, to_dot, to_text
 
 VERDICT_STYLE = {
     Verdict.LIKELY_RECURRENCE: "bold red",
@@ -187,3 +189,48 @@ def unmerge_command(session: Session, entity_id: str, alias: str) -> None:
     """
     split = unmerge(session.store, session.embedder, entity_id, alias)
     click.echo(f"{alias!r} is now {split.id}, apart from {entity_id}.")
+
+
+@click.command("explain")
+@click.argument("failure_id")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "dot"]),
+    default="text",
+    show_default=True,
+    help="A readable tree, JSON for tools, or Graphviz DOT.",
+)
+@click.option("--suggest", is_flag=True, help="Also suggest causes seen in similar failures.")
+@click.pass_obj
+def explain_command(session: Session, failure_id: str, output: str, suggest: bool) -> None:
+    """Show why a failure happened and what it led to, as a tree.
+
+    Its causes (root, trigger, contributing) with the experiments that tested them and the
+    practices that address them; its lessons with the practices they became and the actions
+    that implement them; its recurrences. With --suggest, causes it does not have yet that
+    the most similar past failures had, to test next.
+
+    \b
+    Examples:
+      lessons explain 2023-11-24-checkout-db-pool-black-friday --suggest
+      lessons explain 2023-02-14-checkout-db-pool --format dot | dot -Tsvg > why.svg
+    """
+    explanation = explain(session.store, failure_id)
+    suggestions = suggest_causes(session.store, session.embedder, failure_id) if suggest else []
+    if output == "json":
+        data = explanation.model_dump(mode="json")
+        if suggest:
+            data["suggested_causes"] = [s.model_dump(mode="json") for s in suggestions]
+        echo_json(data)
+        return
+    click.echo(to_dot(explanation) if output == "dot" else to_text(explanation))
+    if suggest and output == "text":
+        click.echo("\ncauses to consider (from similar failures):")
+        for suggestion in suggestions:
+            click.echo(
+                f"  {suggestion.name} (score {suggestion.score:.2f}; "
+                f"seen in {', '.join(suggestion.seen_in)})"
+            )
+        if not suggestions:
+            click.echo("  none: the similar failures have no causes this one lacks")

@@ -71,3 +71,18 @@ def test_unmerge_splits_an_alias_and_explains_mistakes(lessons, tmp_path: Path) 
     assert "cause:database-connection-pool-exhaustion" in done.stdout
     shown = json.loads(lessons("show", "--json", "inc-b").stdout)
     assert [c["id"] for c in shown["causes"]] == ["cause:database-connection-pool-exhaustion"]
+
+
+def test_explain_prints_a_tree_json_or_dot(lessons) -> None:
+    lessons("ingest", str(EXAMPLES))
+    failure = "2023-11-24-checkout-db-pool-black-friday"
+    tree = lessons("explain", failure)
+    assert tree.exit_code == 0, tree.output
+    assert "caused by (root): Database connection pool exhausted" in tree.stdout
+    assert "recurrence of: 2023-02-14-checkout-db-pool" in tree.stdout
+    data = json.loads(lessons("explain", failure, "--format", "json", "--suggest").stdout)
+    assert data["failure"]["id"] == failure
+    assert data["suggested_causes"] and data["suggested_causes"][0]["seen_in"]
+    dot = lessons("explain", failure, "--format", "dot").stdout
+    assert dot.startswith("digraph explanation {")
+    assert lessons("explain", "no-such-failure").exit_code == 1

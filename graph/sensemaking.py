@@ -1,0 +1,274 @@
+"""Sensemaking: a failure's causal neighbourhood, and causes suggested by similar failures.
+
+`explain` gathers what is known about why a failure happened and what it led to: its causes
+with their role, the experiments that tested them and the practices that address them; its
+lessons with the practices they became and the actions that implement those; its recurrences.
+`to_text` draws that as a tree, `to_dot` as a Graphviz graph. `suggest_causes` proposes
+causes the failure does not have yet, from the past failures `recognize` finds most like it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from lessons.graph.embeddings import Embedder
+from lessons.graph.errors import ValidationError
+from lessons.graph.models import (
+    Action,
+    Cause,
+    Experiment,
+    Failure,
+    Lesson,
+    Node,
+    Practice,
+    RelType,
+)
+from lessons.graph.recognize import RecognizeQuery, recognize
+from lessons.graph.store import GraphStore
+
+
+class PracticeNote(BaseModel):
+    """A practice with its state and the actions that implement it."""
+
+    id: str
+    name: str
+    status: str
+    adopted_at: date | None
+    actions: list[str] = []
+
+
+class TestNote(BaseModel):
+    """An experiment that tested a cause."""
+
+    id: str
+    hypothesis: str
+    outcome: str
+    finding: str | None
+
+
+class CauseNote(BaseModel):
+    """A cause of the failure, how it was tested, and what addresses it."""
+
+    id: str
+    name: str
+    role: str
+    tested_by: list[TestNote] = []
+    addressed_by: list[PracticeNote] = []
+
+
+class LessonNote(BaseModel):
+    """A lesson and the practices it became."""
+
+    id: str
+    text: str
+    practices: list[PracticeNote] = []
+
+
+class Explanation(BaseModel):
+    """A failure's causal neighbourhood."""
+
+    failure: Failure
+    causes: list[CauseNote] = []
+    untested_experiments: list[TestNote] = []
+    lessons: list[LessonNote] = []
+    recurrence_of: list[str] = []
+    recurred_as: list[str] = []
+
+
+# From the failure: its parts, then what they point at (never through a shared entity's
+# other failures: CAUSED_BY is followed from the failure only, in the first walk).
+_PARTS = [RelType.INVESTIGATED_BY, RelType.TESTED, RelType.TAUGHT, RelType.ADOPTED_AS]
+
+
+def explain(store: GraphStore, failure_id: str) -> Explanation:
+    """The causal neighbourhood of a failure, in four store calls."""
+    around = store.neighbours(failure_id)
+    failure = around.nodes[0]
+    if not isinstance(failure, Failure):
+        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
+    parts = store.neighbours(failure_id, _PARTS, depth=2)
+    nodes: dict[str, Node] = {n.id: n for n in [*around.nodes, *parts.nodes]}
+    causes = [nodes[e.target] for e in around.edges if e.rel is RelType.CAUSED_BY]
+    roles = {e.target: e.role.value if e.role else "root" for e in around.edges if e.role}
+    practices = [n for n in nodes.values() if isinstance(n, Practice)]
+    fringe = store.neighbours(
+        [*(c.id for c in causes), *(p.id for p in practices)],
+        [RelType.ADDRESSES, RelType.IMPLEMENTS],
+    )
+    nodes.update((n.id, n) for n in fringe.nodes)
+    edges = list({e.key: e for e in [*around.edges, *parts.edges, *fringe.edges]}.values())
+
+    def targets(source: str, rel: RelType) -> list[Node]:
+        return [nodes[e.target] for e in edges if e.source == source and e.rel is rel]
+
+    def sources(target: str, rel: RelType) -> list[Node]:
+        return [nodes[e.source] for e in edges if e.target == target and e.rel is rel]
+
+    def practice_note(practice: Node) -> PracticeNote:
+        assert isinstance(practice, Practice)
+        actions = sorted(
+            a.text for a in sources(practice.id, RelType.IMPLEMENTS) if isinstance(a, Action)
+        )
+        return PracticeNote(
+            id=practice.id,
+            name=practice.name,
+            status=practice.status.value,
+            adopted_at=practice.adopted_at,
+            actions=actions,
+        )
+
+    experiments = targets(failure_id, RelType.INVESTIGATED_BY)
+    tested: dict[str, list[TestNote]] = {}
+    explanation = Explanation(failure=failure)
+    for experiment in sorted(experiments, key=lambda n: n.id):
+        assert isinstance(experiment, Experiment)
+        note = TestNote(
+            id=experiment.id,
+            hypothesis=experiment.hypothesis,
+            outcome=experiment.outcome.value,
+            finding=experiment.finding,
+        )
+        covered = targets(experiment.id, RelType.TESTED)
+        for cause in covered:
+            tested.setdefault(cause.id, []).append(note)
+        if not covered:
+            explanation.untested_experiments.append(note)
+    for cause in sorted(causes, key=lambda c: (_ROLE_ORDER.index(roles[c.id]), c.id)):
+        assert isinstance(cause, Cause)
+        explanation.causes.append(
+            CauseNote(
+                id=cause.id,
+                name=cause.name,
+                role=roles[cause.id],
+                tested_by=tested.get(cause.id, []),
+                addressed_by=[
+                    practice_note(p)
+                    for p in sorted(sources(cause.id, RelType.ADDRESSES), key=lambda n: n.id)
+                    if isinstance(p, Practice)
+                ],
+            )
+        )
+    for lesson in sorted(targets(failure_id, RelType.TAUGHT), key=lambda n: n.id):
+        assert isinstance(lesson, Lesson)
+        explanation.lessons.append(
+            LessonNote(
+                id=lesson.id,
+                text=lesson.text,
+                practices=[
+                    practice_note(p)
+                    for p in sorted(targets(lesson.id, RelType.ADOPTED_AS), key=lambda n: n.id)
+                ],
+            )
+        )
+    recurrences = [e for e in around.edges if e.rel is RelType.RECURRENCE_OF]
+    explanation.recurrence_of = sorted(e.target for e in recurrences if e.source == failure_id)
+    explanation.recurred_as = sorted(e.source for e in recurrences if e.target == failure_id)
+    return explanation
+
+
+_ROLE_ORDER = ["root", "trigger", "contributing"]
+
+
+def to_text(explanation: Explanation) -> str:
+    """The explanation as an indented tree, one fact per line."""
+    lines = [f"{explanation.failure.title} ({explanation.failure.id})"]
+
+    def practice_lines(practice: PracticeNote, how: str) -> list[str]:
+        since = f" since {practice.adopted_at}" if practice.adopted_at else ""
+        out = [f"    {how} practice: {practice.name} [{practice.status}{since}]"]
+        out += [f"      action: {action}" for action in practice.actions]
+        return out
+
+    for cause in explanation.causes:
+        lines.append(f"  caused by ({cause.role}): {cause.name}")
+        for test in cause.tested_by:
+            finding = f": {test.finding}" if test.finding else ""
+            lines.append(f"    tested: {test.hypothesis} -> {test.outcome}{finding}")
+        for practice in cause.addressed_by:
+            lines += practice_lines(practice, "addressed by")
+    for test in explanation.untested_experiments:
+        lines.append(f"  experiment: {test.hypothesis} -> {test.outcome}")
+    for lesson in explanation.lessons:
+        lines.append(f"  lesson: {lesson.text}")
+        for practice in lesson.practices:
+            lines += practice_lines(practice, "became")
+    lines += [f"  recurrence of: {fid}" for fid in explanation.recurrence_of]
+    lines += [f"  came back as: {fid}" for fid in explanation.recurred_as]
+    return "\n".join(lines)
+
+
+def to_dot(explanation: Explanation) -> str:
+    """The explanation as a Graphviz digraph (render with `dot -Tsvg`)."""
+    nodes: dict[str, str] = {explanation.failure.id: explanation.failure.title}
+    edges: list[tuple[str, str, str]] = []
+
+    def practice_node(practice: PracticeNote) -> str:
+        nodes[practice.id] = f"{practice.name} [{practice.status}]"
+        return practice.id
+
+    for cause in explanation.causes:
+        nodes[cause.id] = cause.name
+        edges.append((explanation.failure.id, cause.id, f"caused by ({cause.role})"))
+        for test in cause.tested_by:
+            nodes[test.id] = f"{test.hypothesis} -> {test.outcome}"
+            edges.append((test.id, cause.id, "tested"))
+        for practice in cause.addressed_by:
+            edges.append((practice_node(practice), cause.id, "addresses"))
+    for lesson in explanation.lessons:
+        nodes[lesson.id] = lesson.text
+        edges.append((explanation.failure.id, lesson.id, "taught"))
+        for practice in lesson.practices:
+            edges.append((lesson.id, practice_node(practice), "adopted as"))
+    for other in explanation.recurrence_of:
+        nodes.setdefault(other, other)
+        edges.append((explanation.failure.id, other, "recurrence of"))
+    for other in explanation.recurred_as:
+        nodes.setdefault(other, other)
+        edges.append((other, explanation.failure.id, "recurrence of"))
+    lines = ["digraph explanation {", "  rankdir=LR;", "  node [shape=box];"]
+    lines += [f"  {_quote(i)} [label={_quote(label)}];" for i, label in nodes.items()]
+    lines += [f"  {_quote(a)} -> {_quote(b)} [label={_quote(rel)}];" for a, b, rel in edges]
+    return "\n".join([*lines, "}"])
+
+
+def _quote(text: str) -> str:
+    """A DOT string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+class CauseSuggestion(BaseModel):
+    """A cause the failure does not have yet, seen in failures like it."""
+
+    id: str
+    name: str
+    score: float
+    seen_in: list[str]
+
+
+def suggest_causes(
+    store: GraphStore, embedder: Embedder, failure_id: str, *, limit: int = 5
+) -> list[CauseSuggestion]:
+    """Causes of the past failures most like this one that it does not have yet, ranked by
+    the summed confidence of the failures they come from."""
+    failure = store.get(failure_id)
+    if not isinstance(failure, Failure):
+        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
+    own = {e.target for e in store.neighbours(failure_id, [RelType.CAUSED_BY]).edges}
+    query = RecognizeQuery(title=failure.title, description=failure.summary)
+    found: dict[str, CauseSuggestion] = {}
+    for match in recognize(store, embedder, query, limit=10).matches:
+        other = match.context.failure.id
+        if other == failure_id:
+            continue
+        for cause in match.context.causes:
+            if cause.id in own:
+                continue
+            suggestion = found.setdefault(
+                cause.id, CauseSuggestion(id=cause.id, name=cause.name, score=0.0, seen_in=[])
+            )
+            suggestion.score += match.confidence
+            suggestion.seen_in.append(other)
+    ranked = sorted(found.values(), key=lambda s: (-s.score, s.id))
+    return ranked[:limit]
