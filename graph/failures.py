@@ -37,6 +37,7 @@ from lessons.graph.models import (
     Action,
     Cause,
     CauseRole,
+    CauseStatus,
     Component,
     Document,
     Edge,
@@ -149,6 +150,11 @@ class CauseLink(_Input):
 
     name: Name = Field(description="the cause's name, or the id of an existing cause")
     role: CauseRole = CauseRole.ROOT
+    status: CauseStatus = Field(
+        default=CauseStatus.ACCEPTED,
+        description="proposed: a hypothesis still being tested; rejected: ruled out",
+    )
+    evidence: Text | None = Field(default=None, description="why it is accepted or rejected")
     category: Short | None = None
     description: Text | None = None
 
@@ -531,17 +537,33 @@ def _matches(failure: Failure, where: FailureFilter) -> bool:
 
 
 def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: CauseLink) -> CauseView:
-    """Link a cause (new, or existing by name or id) to a failure; a new role replaces the old."""
+    """Link a cause (new, or existing by name or id) to a failure, or change the role, status
+    and evidence of one it has: competing hypotheses live side by side as `proposed`."""
     _failure(store, failure_id)
     writes = _Writes(store)
     cause = writes.entity(
         Label.CAUSE, link.name, category=link.category, description=link.description
     )
-    writes.edge(Edge(source=failure_id, rel=RelType.CAUSED_BY, target=cause, role=link.role))
+    writes.edge(
+        Edge(
+            source=failure_id,
+            rel=RelType.CAUSED_BY,
+            target=cause,
+            role=link.role,
+            status=link.status,
+            evidence=link.evidence,
+        )
+    )
     writes.commit(embedder)
     node = store.get(cause)
     assert isinstance(node, Cause)
-    return CauseView(id=node.id, name=node.name, role=link.role.value)
+    return CauseView(
+        id=node.id,
+        name=node.name,
+        role=link.role.value,
+        status=link.status,
+        evidence=link.evidence,
+    )
 
 
 def add_experiment(

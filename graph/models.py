@@ -58,6 +58,15 @@ class CauseRole(StrEnum):
     CONTRIBUTING = "contributing"
 
 
+class CauseStatus(StrEnum):
+    """Where a cause stands while a failure is being made sense of: competing hypotheses
+    stay `proposed` side by side until evidence accepts or rejects them."""
+
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 class ExperimentOutcome(StrEnum):
     """What an experiment found about its hypothesis."""
 
@@ -279,7 +288,8 @@ def node_from_properties(label: str, node_id: str, properties: dict[str, Any]) -
 
 
 class Edge(BaseModel):
-    """A typed relationship; `role` is set on CAUSED_BY edges only.
+    """A typed relationship; `role`, `status` and `evidence` are set on CAUSED_BY edges only
+    (a cause's role in this failure, whether it is accepted, and why).
 
     `alias` is the name the source used for a shared entity when entity resolution merged
     that name into an entity named otherwise (so the merge can be undone).
@@ -291,19 +301,25 @@ class Edge(BaseModel):
     rel: RelType
     target: str
     role: CauseRole | None = None
+    status: CauseStatus | None = None
+    evidence: str | None = None
     alias: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _default_role(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("rel") == RelType.CAUSED_BY:
-            return {**data, "role": data.get("role") or CauseRole.ROOT}
+            return {
+                **data,
+                "role": data.get("role") or CauseRole.ROOT,
+                "status": data.get("status") or CauseStatus.ACCEPTED,
+            }
         return data
 
     @model_validator(mode="after")
     def _role_only_on_caused_by(self) -> Edge:
-        if self.rel is not RelType.CAUSED_BY and self.role is not None:
-            raise ValueError("only CAUSED_BY edges have a role")
+        if self.rel is not RelType.CAUSED_BY and (self.role or self.status or self.evidence):
+            raise ValueError("only CAUSED_BY edges have a role, a status and evidence")
         return self
 
     @property
@@ -313,7 +329,9 @@ class Edge(BaseModel):
 
     def properties(self) -> dict[str, Any]:
         """Edge properties as JSON-compatible values (only those that are set)."""
-        return self.model_dump(mode="json", include={"role", "alias"}, exclude_none=True)
+        return self.model_dump(
+            mode="json", include={"role", "status", "evidence", "alias"}, exclude_none=True
+        )
 
 
 def check_edge(edge: Edge, source_label: str, target_label: str) -> None:

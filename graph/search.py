@@ -17,6 +17,7 @@ from lessons.graph.errors import ValidationError
 from lessons.graph.models import (
     Action,
     Cause,
+    CauseStatus,
     Component,
     Document,
     Edge,
@@ -64,11 +65,13 @@ def matched_terms(query: str, text: str) -> list[str]:
 
 
 class CauseView(BaseModel):
-    """A cause as seen from one failure."""
+    """A cause as seen from one failure: its role, and whether it is accepted (and why)."""
 
     id: str
     name: str
     role: str
+    status: CauseStatus = CauseStatus.ACCEPTED
+    evidence: str | None = None
 
 
 class ExperimentView(BaseModel):
@@ -169,7 +172,15 @@ def _context(
             target = nodes[edge.target]
             if isinstance(target, Cause):
                 role = edge.role.value if edge.role else "root"
-                context.causes.append(CauseView(id=target.id, name=target.name, role=role))
+                context.causes.append(
+                    CauseView(
+                        id=target.id,
+                        name=target.name,
+                        role=role,
+                        status=edge.status or CauseStatus.ACCEPTED,
+                        evidence=edge.evidence,
+                    )
+                )
             elif isinstance(target, Component):
                 context.components.append(target.name)
             elif isinstance(target, Team):

@@ -18,6 +18,9 @@ from lessons.graph.errors import ValidationError
 from lessons.graph.models import (
     Action,
     Cause,
+    CauseRole,
+    CauseStatus,
+    Edge,
     Experiment,
     Failure,
     Lesson,
@@ -54,6 +57,8 @@ class CauseNote(BaseModel):
     id: str
     name: str
     role: str
+    status: str
+    evidence: str | None
     tested_by: list[TestNote] = []
     addressed_by: list[PracticeNote] = []
 
@@ -91,7 +96,7 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
     parts = store.neighbours(failure_id, _PARTS, depth=2)
     nodes: dict[str, Node] = {n.id: n for n in [*around.nodes, *parts.nodes]}
     causes = [nodes[e.target] for e in around.edges if e.rel is RelType.CAUSED_BY]
-    roles = {e.target: e.role.value if e.role else "root" for e in around.edges if e.role}
+    caused_by = {e.target: e for e in around.edges if e.rel is RelType.CAUSED_BY}
     practices = [n for n in nodes.values() if isinstance(n, Practice)]
     fringe = store.neighbours(
         [*(c.id for c in causes), *(p.id for p in practices)],
@@ -135,13 +140,16 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
             tested.setdefault(cause.id, []).append(note)
         if not covered:
             explanation.untested_experiments.append(note)
-    for cause in sorted(causes, key=lambda c: (_ROLE_ORDER.index(roles[c.id]), c.id)):
+    for cause in sorted(causes, key=lambda c: (_ROLE_ORDER.index(_role(caused_by[c.id])), c.id)):
         assert isinstance(cause, Cause)
+        link = caused_by[cause.id]
         explanation.causes.append(
             CauseNote(
                 id=cause.id,
                 name=cause.name,
-                role=roles[cause.id],
+                role=_role(link),
+                status=(link.status or CauseStatus.ACCEPTED).value,
+                evidence=link.evidence,
                 tested_by=tested.get(cause.id, []),
                 addressed_by=[
                     practice_note(p)
@@ -171,6 +179,10 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
 _ROLE_ORDER = ["root", "trigger", "contributing"]
 
 
+def _role(edge: Edge) -> str:
+    return (edge.role or CauseRole.ROOT).value
+
+
 def to_text(explanation: Explanation) -> str:
     """The explanation as an indented tree, one fact per line."""
     lines = [f"{explanation.failure.title} ({explanation.failure.id})"]
@@ -182,7 +194,10 @@ def to_text(explanation: Explanation) -> str:
         return out
 
     for cause in explanation.causes:
-        lines.append(f"  caused by ({cause.role}): {cause.name}")
+        standing = "" if cause.status == "accepted" else f" [{cause.status}]"
+        lines.append(f"  caused by ({cause.role}){standing}: {cause.name}")
+        if cause.evidence:
+            lines.append(f"    evidence: {cause.evidence}")
         for test in cause.tested_by:
             finding = f": {test.finding}" if test.finding else ""
             lines.append(f"    tested: {test.hypothesis} -> {test.outcome}{finding}")
@@ -263,7 +278,7 @@ def suggest_causes(
         if other == failure_id:
             continue
         for cause in match.context.causes:
-            if cause.id in own:
+            if cause.id in own or cause.status is CauseStatus.REJECTED:
                 continue
             suggestion = found.setdefault(
                 cause.id, CauseSuggestion(id=cause.id, name=cause.name, score=0.0, seen_in=[])

@@ -97,7 +97,16 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
     graph.edge(Edge(source=fid, rel=RelType.DOCUMENTED_IN, target=document_id))
     for cause in record.causes:
         cause_id = graph.cause(cause.name, cause.description)
-        graph.edge(Edge(source=fid, rel=RelType.CAUSED_BY, target=cause_id, role=cause.role))
+        graph.edge(
+            Edge(
+                source=fid,
+                rel=RelType.CAUSED_BY,
+                target=cause_id,
+                role=cause.role,
+                status=cause.status,
+                evidence=cause.evidence,
+            )
+        )
     for name in record.components:
         component_id = graph.node(Component(id=entity_id(Label.COMPONENT, name), name=name))
         graph.edge(Edge(source=fid, rel=RelType.AFFECTED, target=component_id))

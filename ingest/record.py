@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lessons.graph.models import CauseRole, ExperimentOutcome, PracticeStatus
+from lessons.graph.models import CauseRole, CauseStatus, ExperimentOutcome, PracticeStatus
 
 
 def _as_list(value: Any) -> Any:
@@ -42,6 +42,10 @@ class CauseRecord(_Item):
 
     name: str = Field(min_length=1)
     role: CauseRole = CauseRole.ROOT
+    status: CauseStatus = Field(
+        default=CauseStatus.ACCEPTED, description="proposed while it is only a hypothesis"
+    )
+    evidence: str | None = Field(default=None, description="why it is accepted or rejected")
     description: str | None = None
     _string = _from_string("name")
 

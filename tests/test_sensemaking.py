@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from lessons.graph.embeddings import CachingEmbedder
+from lessons.graph.failures import CauseLink, add_cause
 from lessons.graph.models import (
     Action,
     Cause,
     CauseRole,
+    CauseStatus,
     Edge,
     Experiment,
     ExperimentOutcome,
@@ -116,3 +118,33 @@ def test_suggested_causes_come_from_similar_failures(
     assert "cause:database-connection-pool-exhausted" in [s.id for s in suggestions]
     assert all(s.seen_in and "new" not in s.seen_in for s in suggestions)
     assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
+
+
+def test_competing_hypotheses_live_side_by_side_until_judged(
+    store: GraphStore, embedder: CachingEmbedder
+) -> None:
+    small_story(store)
+    add_cause(store, embedder, "f2", CauseLink(name="Connection leak", status=CauseStatus.PROPOSED))
+    add_cause(store, embedder, "f2", CauseLink(name="cause:spike", status=CauseStatus.PROPOSED))
+    judged = add_cause(
+        store,
+        embedder,
+        "f2",
+        CauseLink(
+            name="cause:spike",
+            role=CauseRole.TRIGGER,
+            status=CauseStatus.REJECTED,
+            evidence="same load last week",
+        ),
+    )
+    assert (judged.status, judged.evidence) == (CauseStatus.REJECTED, "same load last week")
+    causes = {c.id: (c.role, c.status, c.evidence) for c in explain(store, "f2").causes}
+    assert causes == {
+        "cause:pool": ("root", "accepted", None),
+        "cause:connection-leak": ("root", "proposed", None),
+        "cause:spike": ("trigger", "rejected", "same load last week"),
+    }
+    text = to_text(explain(store, "f2"))
+    assert (
+        "  caused by (trigger) [rejected]: Traffic spike\n    evidence: same load last week" in text
+    )

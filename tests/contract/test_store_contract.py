@@ -15,6 +15,7 @@ from lessons.graph.models import (
     Action,
     Cause,
     CauseRole,
+    CauseStatus,
     Component,
     Document,
     Edge,
@@ -79,7 +80,14 @@ ONE_OF_EACH: list[Node] = [
 ]
 
 ONE_OF_EACH_EDGE = [
-    Edge(source="f1", rel=RelType.CAUSED_BY, target="cause:pool", role=CauseRole.TRIGGER),
+    Edge(
+        source="f1",
+        rel=RelType.CAUSED_BY,
+        target="cause:pool",
+        role=CauseRole.TRIGGER,
+        status=CauseStatus.PROPOSED,
+        evidence="errors began with the sale",
+    ),
     Edge(source="f1", rel=RelType.AFFECTED, target="component:checkout", alias="checkout-svc"),
     Edge(source="f1", rel=RelType.OWNED_BY, target="team:payments"),
     Edge(source="f1", rel=RelType.INVESTIGATED_BY, target="f1/experiment-1"),
