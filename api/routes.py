@@ -7,7 +7,7 @@ with `read` scope, changes one with `write` scope (api/security.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import pydantic
@@ -31,6 +31,7 @@ from lessons.api.uploads import (
     upload_sources,
 )
 from lessons.graph import failures as service
+from lessons.graph import insights
 from lessons.graph.failures import (
     MAX_DEPTH,
     MAX_PAGE,
@@ -57,6 +58,7 @@ from lessons.graph.failures import (
 from lessons.graph.models import Action, Experiment, Lesson, Practice
 from lessons.graph.recognize import Recognition, RecognizeQuery, recognize
 from lessons.graph.search import CauseView, FailureContext
+from lessons.graph.sensemaking import CauseSuggestion, Explanation, explain, suggest_causes
 from lessons.ingest.pipeline import ingest
 
 READ = [Depends(require_read)]
@@ -217,6 +219,35 @@ def failure_graph(
 ) -> FailureGraph:
     """The failure's neighbourhood within `depth` hops, as nodes and edges for drawing."""
     return service.failure_graph(store, failure_id, depth)
+
+
+@router.get(
+    "/failures/{failure_id}/explain",
+    tags=["sensemaking"],
+    dependencies=READ,
+    responses=problem_docs(404),
+)
+def explain_failure(store: StoreDep, failure_id: FailureIdPath) -> Explanation:
+    """Why the failure happened and what it led to: causes (role, status, evidence, the
+    experiments that tested them, the practices that address them), lessons and the
+    practices they became, recurrences."""
+    return explain(store, failure_id)
+
+
+@router.get(
+    "/failures/{failure_id}/suggested-causes",
+    tags=["sensemaking"],
+    dependencies=READ,
+    responses=problem_docs(404),
+)
+def suggested_causes(
+    store: StoreDep,
+    embedder: EmbedderDep,
+    failure_id: FailureIdPath,
+    limit: Annotated[int, Query(ge=1, le=20, description="causes to suggest")] = 5,
+) -> list[CauseSuggestion]:
+    """Causes the failure does not have yet that its most similar past failures had."""
+    return suggest_causes(store, embedder, failure_id, limit=limit)
 
 
 SUB_RESOURCE = {
@@ -387,3 +418,42 @@ async def ingest_documents(
     if not report.ok:
         response.status_code = 207
     return ingest_result(report)
+
+
+# -- insights: learning from failure across the whole graph ----------------------------------
+
+AsOf = Annotated[date | None, Query(description="judge as of this day (default: today)")]
+
+
+@router.get("/insights/recurring-causes", tags=["insights"], dependencies=READ)
+def recurring_causes(store: StoreDep, as_of: AsOf = None) -> list[insights.RecurringCause]:
+    """Causes behind several failures: how many, how recently, how central, and the
+    practices in force against each."""
+    return insights.recurring_causes(store.to_networkx(), as_of=as_of)
+
+
+@router.get("/insights/gaps", tags=["insights"], dependencies=READ)
+def learning_gaps(store: StoreDep, as_of: AsOf = None) -> insights.LearningGaps:
+    """Failures whose lessons led to no practice in force, causes seen in several failures
+    that no practice addresses, and overdue or ownerless action items."""
+    return insights.learning_gaps(store.to_networkx(), as_of=as_of)
+
+
+@router.get("/insights/practices", tags=["insights"], dependencies=READ)
+def practice_effectiveness(store: StoreDep, as_of: AsOf = None) -> insights.PracticeEffectiveness:
+    """For each practice in force: failures sharing a cause it addresses before and after
+    its adoption, and whether the failure came back anyway."""
+    return insights.practice_effectiveness(store.to_networkx(), as_of=as_of)
+
+
+@router.get("/insights/clusters", tags=["insights"], dependencies=READ)
+def failure_clusters(store: StoreDep, as_of: AsOf = None) -> list[insights.FailureCluster]:
+    """Groups of failures that share causes and components, named after their causes."""
+    return insights.failure_clusters(store.to_networkx(), as_of=as_of)
+
+
+@router.get("/insights/timing", tags=["insights"], dependencies=READ)
+def timing(store: StoreDep, as_of: AsOf = None) -> insights.Timing:
+    """Time to adaptation, gaps between recurrences, and per recurring cause the days until
+    it recurred, was recognised and was addressed."""
+    return insights.timing(store.to_networkx(), as_of=as_of)

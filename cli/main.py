@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,17 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from lessons.cli.insights import export_command, insights_group, print_store_insights
+from lessons.cli.learning import (
+    action_command,
+    cause_command,
+    experiment_command,
+    lesson_command,
+    practice_command,
+    recurrence_command,
+)
+from lessons.cli.recognize import explain_command, recognize_command, unmerge_command
+from lessons.cli.serve import serve_command
 from lessons.cli.session import Session, echo_json
 from lessons.graph.errors import LessonsError
 from lessons.graph.search import FailureContext, SearchHit, failure_context, search
@@ -169,6 +180,7 @@ def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
         "counts": counts,
         "texts_embedded": report.texts_embedded,
         "unlinked_recurrences": [[e.source, e.target] for e in report.unlinked],
+        "merges": [asdict(m) for m in report.merges],
         "files": files,
     }
 
@@ -179,6 +191,13 @@ def _print_summary(report: IngestReport, missing: list[str], err: Console) -> No
             f"[yellow]note[/yellow] {escape(edge.source)} is a recurrence of "
             f"{escape(edge.target)}, "
             "which is not imported yet; the link is made when it is.",
+            highlight=False,
+        )
+    for merge in report.merges:
+        err.print(
+            f"[cyan]merged[/cyan] {escape(repr(merge.alias))} into "
+            f"{escape(repr(merge.entity_name))} ({escape(merge.entity_id)}); undo with "
+            f"`lessons unmerge {escape(merge.entity_id)} {escape(repr(merge.alias))}`",
             highlight=False,
         )
     parts = [f"{report.count(s)} {s.value}" for s in FileStatus if report.count(s)]
@@ -380,7 +399,8 @@ def schema_command() -> None:
 )
 @click.pass_obj
 def demo_command(session: Session, examples: Path | None) -> None:
-    """Import the example postmortems into a temporary store and ask two questions.
+    """Import the example postmortems into a temporary store, ask two questions and show
+    the insights.
 
     \b
     Example:
@@ -412,8 +432,27 @@ def demo_command(session: Session, examples: Path | None) -> None:
             _print_hits(search(demo.store, demo.embedder, question, limit=3))
         stats = demo.store.stats()
         click.echo(f"\nThe demo graph: {stats.total_nodes} nodes, {stats.total_edges} edges.")
+        click.echo("\n$ lessons insights all --limit 5")
+        print_store_insights(demo.store, limit=5)
     finally:
         demo.close()
         shutil.rmtree(workdir, ignore_errors=True)
     if not report.ok:
         raise SystemExit(1)
+
+
+for command in (
+    recognize_command,
+    explain_command,
+    cause_command,
+    experiment_command,
+    lesson_command,
+    practice_command,
+    action_command,
+    recurrence_command,
+    unmerge_command,
+    insights_group,
+    export_command,
+    serve_command,
+):
+    cli.add_command(command)

@@ -1,6 +1,5 @@
 """Recognition and sensemaking commands: `recognize` (has this failed before?), `explain`
-(why did it happen, what did it lead to), `cause` (add or judge a cause) and `unmerge` (undo
-an entity merge)."""
+(why did it happen, what did it lead to) and `unmerge` (undo an entity merge)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from lessons.cli.session import Session, echo_json
-from lessons.graph.failures import CauseLink, add_cause
-from lessons.graph.models import CauseRole, CauseStatus
 from lessons.graph.recognize import Recognition, RecognizeQuery, Verdict, recognize, record
 from lessons.graph.resolution import unmerge
 from lessons.graph.search import FailureContext
@@ -237,38 +234,3 @@ def explain_command(session: Session, failure_id: str, output: str, suggest: boo
             )
         if not suggestions:
             click.echo("  none: the similar failures have no causes this one lacks")
-
-
-@click.command("cause")
-@click.argument("failure_id")
-@click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in CauseRole]), default="root")
-@click.option(
-    "--status",
-    type=click.Choice([s.value for s in CauseStatus]),
-    default="proposed",
-    show_default=True,
-    help="proposed: a hypothesis to test; accepted or rejected once the evidence is in.",
-)
-@click.option("--evidence", help="Why it is accepted or rejected.")
-@click.pass_obj
-def cause_command(
-    session: Session, failure_id: str, name: str, role: str, status: str, evidence: str | None
-) -> None:
-    """Add a cause to a failure, or change its role, status and evidence.
-
-    NAME is a cause's name (a new one, or one another failure has) or its id. Competing
-    hypotheses live side by side as `proposed` until the evidence accepts or rejects them;
-    `lessons explain` shows where each stands.
-
-    \b
-    Examples:
-      lessons cause inc-42 "Connection leak on exception path"
-      lessons cause inc-42 cause:flash-sale-traffic-spike --status rejected \\
-          --evidence "same traffic last week without errors"
-    """
-    link = CauseLink(name=name, role=CauseRole(role), status=CauseStatus(status), evidence=evidence)
-    view = add_cause(session.store, session.embedder, failure_id, link)
-    click.echo(
-        f"{failure_id}: {view.name} ({view.id}) is a {view.role} cause, {view.status.value}."
-    )

@@ -185,7 +185,9 @@ class PracticeLink(_Input):
 
     name: Name = Field(description="the practice's name, or the id of an existing practice")
     description: Text | None = None
-    status: PracticeStatus = PracticeStatus.ADOPTED
+    status: PracticeStatus | None = Field(
+        None, description="default: adopted for a new practice, unchanged for an existing one"
+    )
     adopted_at: date | None = None
     lesson_id: Name | None = None
     addresses: list[Name] = Field(default=[], max_length=50, description="cause names or ids")
@@ -613,18 +615,24 @@ def add_practice(
 ) -> Practice:
     """Adopt a practice (new, or existing by name or id) after a failure.
 
-    It is adopted as the failure's lesson `lesson_id`, or as a new lesson that says it.
+    It is adopted as the failure's lesson `lesson_id`, or as a new lesson that says it. The
+    status, adoption date and description given replace an existing practice's, so a
+    practice can move from proposed to adopted, verified and retired.
     """
     _failure(store, failure_id)
     with _allocating:
         writes = _Writes(store)
-        practice = writes.entity(
-            Label.PRACTICE,
-            link.name,
-            description=link.description,
-            status=link.status,
-            adopted_at=link.adopted_at,
-        )
+        changes = {
+            "description": link.description,
+            "status": link.status,
+            "adopted_at": link.adopted_at,
+        }
+        existing = _resolve(store, Label.PRACTICE, link.name)
+        if isinstance(existing, Practice):
+            given = {k: v for k, v in changes.items() if v is not None}
+            practice = writes.node(existing.model_copy(update=given))
+        else:
+            practice = writes.entity(Label.PRACTICE, link.name, **changes)
         if link.lesson_id is not None:
             taught = store.neighbours(failure_id, [RelType.TAUGHT]).nodes
             if not any(n.id == link.lesson_id and isinstance(n, Lesson) for n in taught):

@@ -200,7 +200,9 @@ class EntityResolver:
     def resolve(self, graphs: Sequence[DocumentGraph]) -> list[Merge]:
         """Rewrite `graphs` in place so merged names point at their entities."""
         shared = {n.id: n for g in graphs for n in g.nodes if isinstance(n, _SHARED_TYPES)}
-        existing = set(self.store.get_many(i for i in shared if i not in self.known))
+        stored = self.store.get_many(i for i in shared if i not in self.known)
+        self._keep_stored(graphs, stored)
+        existing = set(stored)
         vectors = {i: v for g in graphs for i, v in g.vectors.items() if i in shared}
         for node_id, node in shared.items():
             if node_id in existing or node_id in self.known or node_id in self.merged:
@@ -214,6 +216,27 @@ class EntityResolver:
         for graph in graphs:
             merges.extend(self._rewrite(graph))
         return merges
+
+    def _keep_stored(self, graphs: Sequence[DocumentGraph], stored: dict[str, Node]) -> None:
+        """Entities already in the store keep what the store knows: a document that only
+        refers to one by name writes it back unchanged, and one that describes it keeps its
+        aliases (merges made by earlier imports)."""
+        named = {i for g in graphs for i in g.named_only if i in stored}
+        vectors = self.store.vectors(named) if named else {}
+        for graph in graphs:
+            nodes: list[Node] = []
+            for node in graph.nodes:
+                kept = stored.get(node.id)
+                if isinstance(kept, _SHARED_TYPES) and isinstance(node, _SHARED_TYPES):
+                    if node.id in graph.named_only:
+                        node = kept
+                        if node.id in vectors:
+                            graph.vectors[node.id] = vectors[node.id]
+                    elif kept.aliases:
+                        aliases = tuple(dict.fromkeys([*kept.aliases, *node.aliases]))
+                        node = node.model_copy(update={"aliases": aliases})
+                nodes.append(node)
+            graph.nodes = nodes
 
     def _match(self, node: SharedEntity, vector: Vector | None) -> str | None:
         """The id of the entity `node` names, if another name of it is known."""

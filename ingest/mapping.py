@@ -37,6 +37,8 @@ class _Builder:
 
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
+    named_only: set[str] = field(default_factory=set)  # causes and practices only referred to
+    defined: set[str] = field(default_factory=set)
 
     def node(self, node: Node) -> str:
         self.nodes.setdefault(node.id, node)
@@ -45,13 +47,20 @@ class _Builder:
     def edge(self, edge: Edge) -> None:
         self.edges.setdefault(edge.key, edge)
 
-    def cause(self, name: str, description: str | None = None) -> str:
-        return self.node(Cause(id=entity_id(Label.CAUSE, name), name=name, description=description))
+    def cause(self, name: str, description: str | None = None, *, defined: bool = False) -> str:
+        """A cause the document describes (`defined`) or only refers to (tests, addresses)."""
+        cause_id = self.node(
+            Cause(id=entity_id(Label.CAUSE, name), name=name, description=description)
+        )
+        (self.defined if defined else self.named_only).add(cause_id)
+        return cause_id
 
     def practice(self, name: str) -> str:
+        """A practice the document only refers to (a lesson's `adopted_as`, `implements`)."""
         practice_id = entity_id(Label.PRACTICE, name)
         if practice_id not in self.nodes:
             self.node(Practice(id=practice_id, name=name, status=PracticeStatus.ADOPTED))
+        self.named_only.add(practice_id)
         return practice_id
 
 
@@ -72,7 +81,10 @@ def build_document_graph(
     for fid, record in records:
         _add_record(graph, fid, record, document.id)
     return DocumentGraph(
-        document=document, nodes=list(graph.nodes.values()), edges=list(graph.edges.values())
+        document=document,
+        nodes=list(graph.nodes.values()),
+        edges=list(graph.edges.values()),
+        named_only=graph.named_only - graph.defined,
     )
 
 
@@ -96,7 +108,7 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
     )
     graph.edge(Edge(source=fid, rel=RelType.DOCUMENTED_IN, target=document_id))
     for cause in record.causes:
-        cause_id = graph.cause(cause.name, cause.description)
+        cause_id = graph.cause(cause.name, cause.description, defined=True)
         graph.edge(
             Edge(
                 source=fid,
@@ -128,6 +140,7 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             graph.edge(Edge(source=experiment_id, rel=RelType.TESTED, target=graph.cause(name)))
     for practice in record.practices:
         practice_id = entity_id(Label.PRACTICE, practice.name)
+        graph.defined.add(practice_id)
         graph.nodes[practice_id] = Practice(
             id=practice_id,
             name=practice.name,

@@ -24,6 +24,20 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+def _as_text_list(value: Any) -> Any:
+    """`_as_list`, with numbers and dates in it as text (YAML reads `tags: [2024]` as a number).
+
+    Anything that is not a list afterwards is left for validation to reject.
+    """
+    items = _as_list(value)
+    if not isinstance(items, list):
+        return items
+    return [
+        str(v) if isinstance(v, int | float | date) and not isinstance(v, bool) else v
+        for v in items
+    ]
+
+
 def _from_string(field: str) -> Any:
     """A `mode="before"` validator: a bare string means `{field: string}`."""
 
@@ -129,7 +143,7 @@ class PostmortemRecord(BaseModel):
     timeline: list[TimelineEntry] = []
 
     _text_lists = field_validator("components", "tags", "recurrence_of", mode="before")(
-        lambda value: [str(v) if isinstance(v, int | float | date) else v for v in _as_list(value)]
+        lambda value: _as_text_list(value)
     )
     _lists = field_validator(
         "causes",

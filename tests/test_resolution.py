@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import networkx as nx
 
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.models import Cause, Label, RelType
+from lessons.graph.models import Cause, Label, Practice, RelType
 from lessons.graph.resolution import unmerge
 from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import discover, ingest
@@ -112,3 +113,32 @@ def test_unmerge_splits_the_alias_off_and_it_stays_apart(
     second.write_text(postmortem("inc-b", "database connection-pool exhaustion", "Down again."))
     assert not run(store, embedder, second).merges
     assert causes_of(store, "inc-b") == {split.id: None}
+
+
+def test_an_import_keeps_what_the_store_knows_about_shared_entities(
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    first = write(
+        tmp_path,
+        "a.yaml",
+        "id: inc-a\ntitle: Pool\nsummary: Checkout was down.\n"
+        "causes: [DB connection pool exhausted]\n"
+        "practices:\n- {name: Pool alerting, status: adopted, adopted_at: 2024-03-01,"
+        " description: page at 80% pool use}\n",
+    )
+    run(store, embedder, first)
+    practice = store.get("practice:pool-alerting")
+    assert isinstance(practice, Practice) and practice.adopted_at == date(2024, 3, 1)
+    # A later document that only names the practice does not reset its date...
+    later = (
+        "id: inc-b\ntitle: Pool again\nsummary: Down.\n"
+        "causes: [database connection-pool exhaustion]\n"
+        "lessons:\n- {text: Alert earlier, adopted_as: [Pool alerting]}\n"
+    )
+    run(store, embedder, write(tmp_path, "b.yaml", later))
+    assert store.get("practice:pool-alerting") == practice
+    # ...and changing the first document keeps the alias the second one merged in.
+    first.write_text(first.read_text().replace("was down.", "was down twice."))
+    run(store, embedder, first)
+    cause = store.get("cause:db-connection-pool-exhausted")
+    assert isinstance(cause, Cause) and cause.aliases == ("database connection-pool exhaustion",)

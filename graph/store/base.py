@@ -41,6 +41,9 @@ class DocumentGraph:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     vectors: dict[str, Vector] = field(default_factory=dict)
+    # Shared entities the document only refers to by name (a cause an experiment tested, a
+    # practice a lesson became): the import keeps their stored properties.
+    named_only: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

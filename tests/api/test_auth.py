@@ -32,6 +32,8 @@ ROUTES = {
     ("PATCH", "/v1/failures/{failure_id}"): WRITE,
     ("DELETE", "/v1/failures/{failure_id}"): WRITE,
     ("GET", "/v1/failures/{failure_id}/graph"): READ,
+    ("GET", "/v1/failures/{failure_id}/explain"): READ,
+    ("GET", "/v1/failures/{failure_id}/suggested-causes"): READ,
     ("POST", "/v1/failures/{failure_id}/causes"): WRITE,
     ("POST", "/v1/failures/{failure_id}/experiments"): WRITE,
     ("POST", "/v1/failures/{failure_id}/lessons"): WRITE,
@@ -45,6 +47,11 @@ ROUTES = {
     ("GET", "/v1/components"): READ,
     ("GET", "/v1/components/{component}"): READ,
     ("POST", "/v1/ingest"): WRITE,
+    ("GET", "/v1/insights/recurring-causes"): READ,
+    ("GET", "/v1/insights/gaps"): READ,
+    ("GET", "/v1/insights/practices"): READ,
+    ("GET", "/v1/insights/clusters"): READ,
+    ("GET", "/v1/insights/timing"): READ,
 }
 # The status class each caller gets: "ok" means the request got past authentication
 # (it may still be 404 or 422 for the made-up ids and empty bodies sent here).

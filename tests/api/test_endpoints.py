@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from lessons.api.app import create_app
+from lessons.graph import insights
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.store import GraphStore
 
@@ -105,7 +108,13 @@ def test_causes_experiments_lessons_practices_actions_and_recurrences(api: Api) 
     cause = created(
         api.write.post(f"{path}/causes", json={"name": "Connection leak", "role": "trigger"})
     )
-    assert cause == {"id": "cause:connection-leak", "name": "Connection leak", "role": "trigger"}
+    assert cause == {
+        "id": "cause:connection-leak",
+        "name": "Connection leak",
+        "role": "trigger",
+        "status": "accepted",
+        "evidence": None,
+    }
     # The same cause, named by id this time, linked to the first failure as its root cause.
     created(api.write.post(f"/v1/failures/{first}/causes", json={"name": "cause:connection-leak"}))
     experiment = created(
@@ -431,3 +440,52 @@ def test_recognize_a_recurrence(api: Api) -> None:
     }
     assert api.read.post("/v1/recognize", json={}).status_code == 422  # nothing described
     assert api.read.post("/v1/recognize", json=query, params={"limit": 21}).status_code == 422
+
+
+def test_sensemaking_over_http(api: Api) -> None:
+    one = new_failure(api, title="Checkout down", components=["api"])
+    for name, status in [("Pool exhausted", "accepted"), ("Traffic spike", "proposed")]:
+        added = api.write.post(f"/v1/failures/{one}/causes", json={"name": name, "status": status})
+        assert added.status_code == 201, added.text
+    rejected = api.write.post(
+        f"/v1/failures/{one}/causes",
+        json={"name": "Traffic spike", "status": "rejected", "evidence": "same load last week"},
+    )
+    assert rejected.json()["status"] == "rejected"
+    explained = api.read.get(f"/v1/failures/{one}/explain").json()
+    assert {(c["name"], c["status"], c["evidence"]) for c in explained["causes"]} == {
+        ("Pool exhausted", "accepted", None),
+        ("Traffic spike", "rejected", "same load last week"),
+    }
+    two = new_failure(api, title="Checkout down again, pool exhausted", components=["api"])
+    suggested = api.read.get(f"/v1/failures/{two}/suggested-causes").json()
+    assert [(s["name"], s["seen_in"]) for s in suggested] == [("Pool exhausted", [one])]
+    assert api.read.get("/v1/failures/missing/explain").status_code == 404
+    assert (
+        api.write.post(
+            f"/v1/failures/{one}/causes", json={"name": "x", "status": "maybe"}
+        ).status_code
+        == 422
+    )
+
+
+STORY = [
+    EXAMPLES / "2025-01-14-payouts-duplicate-run.md",
+    EXAMPLES / "2025-08-05-refund-batch-double-submit.yaml",
+    EXAMPLES / "2026-04-30-ledger-export-skipped.json",
+]
+
+
+def test_insights_over_http_are_the_service_results(api: Api, store: GraphStore) -> None:
+    files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in STORY]
+    assert api.write.post("/v1/ingest", files=files).status_code == 200
+    as_of = {"as_of": "2026-06-01"}
+    graph = store.to_networkx()
+    effects = api.read.get("/v1/insights/practices", params=as_of).json()
+    expected = insights.practice_effectiveness(graph, as_of=date(2026, 6, 1))
+    assert effects == json.loads(json.dumps(dataclasses.asdict(expected), default=str))
+    assert {p["verdict"] for p in effects["practices"]} >= {"recurred"}
+    for name in ["recurring-causes", "gaps", "clusters", "timing"]:
+        response = api.read.get(f"/v1/insights/{name}", params=as_of)
+        assert response.status_code == 200, (name, response.text)
+    assert api.read.get("/v1/insights/gaps", params={"as_of": "someday"}).status_code == 422

@@ -78,3 +78,11 @@ def test_published_schema_is_up_to_date() -> None:
     assert published == record_json_schema(), (
         "run `lessons schema > docs/postmortem-record.schema.json`"
     )
+
+
+def test_a_scalar_where_a_list_belongs_is_a_parse_error_not_a_crash() -> None:
+    # Found by the API fuzzer: `true` is not iterable, and used to escape as a TypeError.
+    with pytest.raises(ParseError, match="components: Input should be a valid list"):
+        parse_document('{"title": "a", "summary": "b", "components": true}', "x.json", ".json")
+    (record,) = parse_document("title: a\nsummary: b\ntags: [2024, ops]\n", "x.yaml", ".yaml")
+    assert record.tags == ["2024", "ops"]
