@@ -28,10 +28,16 @@ from lessons.cli.learning import (
     practice_command,
     recurrence_command,
 )
-from lessons.cli.recognize import explain_command, recognize_command, unmerge_command
+from lessons.cli.recognize import (
+    explain_command,
+    print_recognition,
+    recognize_command,
+    unmerge_command,
+)
 from lessons.cli.serve import serve_command
 from lessons.cli.session import Session, echo_json
 from lessons.graph.errors import LessonsError
+from lessons.graph.recognize import RecognizeQuery, recognize
 from lessons.graph.search import FailureContext, SearchHit, failure_context, search
 from lessons.graph.settings import Settings
 from lessons.graph.transfer import copy_graph
@@ -428,8 +434,9 @@ def demo_command(session: Session, examples: Path | None) -> None:
             if result.error:
                 click.echo(f"failed {result.error}")
         for question in DEMO_QUESTIONS:
-            click.echo(f"\n$ lessons search {question!r}")
-            _print_hits(search(demo.store, demo.embedder, question, limit=3))
+            click.echo(f"\n$ lessons recognize {question!r} --limit 3")
+            query = RecognizeQuery(description=question)
+            print_recognition(recognize(demo.store, demo.embedder, query, limit=3))
         stats = demo.store.stats()
         click.echo(f"\nThe demo graph: {stats.total_nodes} nodes, {stats.total_edges} edges.")
         click.echo("\n$ lessons insights all --limit 5")

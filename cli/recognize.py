@@ -91,7 +91,7 @@ def recognize_command(
             }
         )
         return
-    _print_recognition(result)
+    print_recognition(result)
     recorded = _record(
         session, query, result, confirm, interactive=sys.stdin.isatty(), record_it=record_it
     )
@@ -134,7 +134,8 @@ def _record(
     return record(session.store, session.embedder, query, recurrence_of=confirm)
 
 
-def _print_recognition(result: Recognition) -> None:
+def print_recognition(result: Recognition) -> None:
+    """The verdict, then each match with its evidence and what it taught."""
     out = Console(soft_wrap=True)
     out.print(
         f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/] "

@@ -111,7 +111,8 @@ def test_schema_command_matches_the_published_schema(lessons) -> None:
 def test_demo_runs_two_questions(lessons) -> None:
     result = lessons("demo")
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("$ lessons search") == 2
+    assert result.stdout.count("$ lessons recognize") == 2
+    assert "LIKELY RECURRENCE" in result.stdout
     assert "Imported" in result.stdout and "1. " in result.stdout
 
 
