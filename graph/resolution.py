@@ -37,7 +37,7 @@ from lessons.graph.models import (
     Team,
     entity_id,
 )
-from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.graph.store import DocumentGraph, GraphStore, ScoredId
 
 # Calibrated by bench/resolution.py: the lowest cosine at which no labelled pair of different
 # causes is merged (cross-validated: 95% of merges right, 41% of same-cause pairs found).
@@ -202,12 +202,16 @@ class EntityResolver:
         shared = {n.id: n for g in graphs for n in g.nodes if isinstance(n, _SHARED_TYPES)}
         stored = self.store.get_many(i for i in shared if i not in self.known)
         self._keep_stored(graphs, stored)
-        existing = set(stored)
         vectors = {i: v for g in graphs for i, v in g.vectors.items() if i in shared}
-        for node_id, node in shared.items():
-            if node_id in existing or node_id in self.known or node_id in self.merged:
-                continue
-            target = self._match(node, vectors.get(node_id))
+        new = [
+            node
+            for node_id, node in shared.items()
+            if node_id not in stored and node_id not in self.known and node_id not in self.merged
+        ]
+        in_store = self._stored_neighbours(new, vectors)
+        for node in new:
+            node_id = node.id
+            target = self._match(node, vectors.get(node_id), in_store.get(node_id, []))
             if target is None:
                 self._remember(node, vectors.get(node_id))
             else:
@@ -238,16 +242,35 @@ class EntityResolver:
                 nodes.append(node)
             graph.nodes = nodes
 
-    def _match(self, node: SharedEntity, vector: Vector | None) -> str | None:
-        """The id of the entity `node` names, if another name of it is known."""
-        candidates: dict[str, tuple[str, float]] = {}
-        if vector is not None:
-            hits = self.store.vector_search([node.label], vector, NEAREST)
-            names = self.store.get_many(h.id for h in hits)
-            for hit in hits:
-                other = names.get(hit.id)
-                if isinstance(other, _SHARED_TYPES):
-                    candidates[hit.id] = (other.name, hit.score)
+    def _stored_neighbours(
+        self, nodes: Sequence[SharedEntity], vectors: dict[str, Vector]
+    ) -> dict[str, list[tuple[str, str, float]]]:
+        """For each new name with a vector: its nearest stored entities (id, name, cosine),
+        from one `nearest` call per label and one `get_many` for their names."""
+        by_label: dict[Label, list[str]] = {}
+        for node in nodes:
+            if node.id in vectors:
+                by_label.setdefault(node.label, []).append(node.id)
+        hits: dict[str, list[ScoredId]] = {}
+        for label, ids in by_label.items():
+            found = self.store.nearest(label, np.stack([vectors[i] for i in ids]), NEAREST)
+            hits.update(zip(ids, found, strict=True))
+        names = self.store.get_many({h.id for found in hits.values() for h in found})
+        return {
+            node_id: [
+                (h.id, other.name, h.score)
+                for h in found
+                if isinstance(other := names.get(h.id), _SHARED_TYPES)
+            ]
+            for node_id, found in hits.items()
+        }
+
+    def _match(
+        self, node: SharedEntity, vector: Vector | None, stored: list[tuple[str, str, float]]
+    ) -> str | None:
+        """The id of the entity `node` names, if another name of it is known: among its
+        nearest `stored` entities, or those created earlier in this run."""
+        candidates = {other_id: (name, score) for other_id, name, score in stored}
         same_key = self.keys.get((node.label, name_key(node.name)))
         if same_key is not None:
             return same_key

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import networkx as nx
 
-from lessons.graph.embeddings import Vector
+from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.models import Document, Edge, Label, Node, RelType
 
 
@@ -123,6 +123,11 @@ class GraphStore(Protocol):
 
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
         """The `k` nodes with these labels whose vectors are closest (cosine) to `vector`."""
+        ...
+
+    def nearest(self, label: Label, vectors: Matrix, k: int) -> list[list[ScoredId]]:
+        """For each row of `vectors`, the `k` nodes with this label closest to it (cosine),
+        best first: `vector_search` for many queries in one store call."""
         ...
 
     def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:

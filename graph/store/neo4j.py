@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from lessons.graph.embeddings import Vector
+from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.errors import (
     ConfigError,
     NotFoundError,
@@ -105,6 +105,11 @@ def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
 def _fields(var: str) -> str:
     """RETURN items for a node's id, labels and properties, without its (large) embedding."""
     return f"{var}.id AS id, labels({var}) AS labels, {var} {{.*, embedding: null}} AS props"
+
+
+def _cosine(score: float) -> float:
+    """Neo4j reports cosine similarity rescaled to [0, 1]; undo that."""
+    return 2.0 * score - 1.0
 
 
 def _edge_from_record(record: Mapping[str, Any]) -> Edge:
@@ -313,10 +318,26 @@ class Neo4jStore:
                 k=k,
                 vector=query,
             )
-            # Neo4j reports cosine similarity rescaled to [0, 1]; undo that.
-            hits.extend(ScoredId(r["id"], 2.0 * r["score"] - 1.0) for r in records)
+            hits.extend(ScoredId(r["id"], _cosine(r["score"])) for r in records)
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
+
+    def nearest(self, label: Label, vectors: Matrix, k: int) -> list[list[ScoredId]]:
+        queries = np.asarray(vectors, dtype=float).reshape(len(vectors), -1).tolist()
+        found: list[list[ScoredId]] = [[] for _ in queries]
+        if label is Label.DOCUMENT or not queries:
+            return found
+        records = self._read(
+            "UNWIND range(0, size($vectors) - 1) AS row "
+            "CALL db.index.vector.queryNodes($index, $k, $vectors[row]) YIELD node, score "
+            "RETURN row, node.id AS id, score",
+            index=_vector_index(label),
+            k=k,
+            vectors=queries,
+        )
+        for r in records:
+            found[r["row"]].append(ScoredId(r["id"], _cosine(r["score"])))
+        return [sorted(hits, key=lambda h: (-h.score, h.id)) for hits in found]
 
     def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
         terms = keyword_terms(text)

@@ -430,6 +430,26 @@ class SqliteStore:
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
+    def nearest(self, label: Label, vectors: Matrix, k: int) -> list[list[ScoredId]]:
+        queries = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+        with self._lock:
+            ids, matrix = self._matrix(label)
+            if not ids:
+                return [[] for _ in queries]
+            if matrix.shape[1] != queries.shape[1]:
+                raise ValidationError(
+                    f"query vectors have {queries.shape[1]} dimensions, the store holds "
+                    f"{matrix.shape[1]}; was it built with another embedding model?"
+                )
+            scores = queries @ matrix.T
+        top = min(k, len(ids))
+        found = []
+        for row in scores:
+            best = np.argpartition(-row, top - 1)[:top]
+            hits = [ScoredId(ids[i], float(row[i])) for i in best]
+            found.append(sorted(hits, key=lambda h: (-h.score, h.id)))
+        return found
+
     def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
         terms = keyword_terms(text)
         if not terms or not labels:

@@ -245,6 +245,21 @@ def test_vector_search_orders_by_cosine_and_filters_labels(store: GraphStore) ->
     assert [h.id for h in both] == ["cause:exact", "near", "middle", "far"]
 
 
+def test_nearest_answers_many_vector_queries_at_once(store: GraphStore) -> None:
+    store.upsert_nodes(
+        [Cause(id=f"cause:{n}", name=f"c{n}") for n in range(5)],
+        {f"cause:{n}": unit(1, n, n * n) for n in range(5)},
+    )
+    queries = np.stack([unit(1, 0, 0), unit(1, 4, 16), unit(0, 0, 1)])
+    together = store.nearest(Label.CAUSE, queries, 3)
+    assert [[h.id for h in hits] for hits in together] == [
+        [h.id for h in store.vector_search([Label.CAUSE], q, 3)] for q in queries
+    ]
+    assert [h.id for h in together[1]][:1] == ["cause:4"]
+    assert together[0][0].score == pytest.approx(1.0, abs=1e-3)
+    assert store.nearest(Label.LESSON, queries, 3) == [[], [], []]
+
+
 def test_vector_search_sees_later_writes(store: GraphStore) -> None:
     store.upsert_nodes([Failure(id="a", title="a", summary="s")], {"a": unit(0, 1)})
     assert [h.id for h in store.vector_search([Label.FAILURE], unit(1, 0), 5)] == ["a"]
