@@ -443,10 +443,11 @@ def _write_nodes(
     *,
     new_claims: bool = False,
 ) -> None:
-    """One query for all nodes, each claimed by its document (if any), whatever their labels.
+    """Write nodes (one query per label), each claimed by its document (if any).
 
-    `new_claims` says that these documents hold no claims (they were just dropped), so the
-    claims are created without looking for existing ones.
+    A node that several documents share (a cause, a team) is written once, as the last of
+    them says it, and claimed by each. `new_claims` says that these documents hold no claims
+    (they were just dropped), so the claims are created without looking for existing ones.
     """
     claim = "CREATE" if new_claims else "MERGE"
     labels = _labels(tx, [n.id for n, _ in nodes])
@@ -455,17 +456,21 @@ def _write_nodes(
         if old != node.label.value:
             raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
     # One query per label, for the same reason as the edges' one query per type.
-    by_label: dict[Label, list[dict[str, Any]]] = {}
-    for node, doc in nodes:
-        by_label.setdefault(node.label, []).append({**_node_row(node, vectors), "doc": doc})
+    by_label: dict[Label, dict[str, dict[str, Any]]] = {}
+    for node, _ in nodes:
+        by_label.setdefault(node.label, {})[node.id] = _node_row(node, vectors)
     for label, rows in by_label.items():
         tx.run(
             f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
             "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
-            "n.embedding = row.embedding "
-            "WITH row WHERE row.doc IS NOT NULL "
-            f"{claim} (:NodeClaim {{document_id: row.doc, node_id: row.id}})",
-            rows=rows,
+            "n.embedding = row.embedding",
+            rows=list(rows.values()),
+        )
+    claims = [{"doc": doc, "id": node.id} for node, doc in nodes if doc is not None]
+    if claims:
+        tx.run(
+            f"UNWIND $claims AS c {claim} (:NodeClaim {{document_id: c.doc, node_id: c.id}})",
+            claims=claims,
         )
 
 
