@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from lessons.graph.errors import (
+    AlreadyExistsError,
     EmbeddingError,
     LessonsError,
     NotFoundError,
@@ -32,7 +33,6 @@ from lessons.graph.errors import (
     StoreUnavailableError,
     ValidationError,
 )
-from lessons.graph.failures import AlreadyExistsError
 
 log = logging.getLogger("lessons.api")
 

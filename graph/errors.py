@@ -7,6 +7,7 @@ each class to one HTTP status.
     LessonsError
     ├── ConfigError          bad setting (store URL, model name, API keys)
     ├── NotFoundError        no node with that id
+    ├── AlreadyExistsError   a node with that id exists already
     ├── ValidationError      data that breaks the domain model (unknown label, bad edge)
     ├── ParseError           a document that cannot be read as a postmortem (path, line, reason)
     ├── EmbeddingError       the embedding model cannot be loaded or used
@@ -41,6 +42,16 @@ class NotFoundError(LessonsError):
 
     def __init__(self, node_id: str) -> None:
         super().__init__(f"no node with id {node_id!r}")
+        self.node_id = node_id
+
+
+class AlreadyExistsError(LessonsError):
+    """A node with the requested id exists already."""
+
+    hint = "Choose another id, or change the existing one instead."
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(f"a node with id {node_id!r} exists already")
         self.node_id = node_id
 
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from lessons.graph.embeddings import Embedder, Vector
-from lessons.graph.errors import LessonsError, NotFoundError, ValidationError
+from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
 from lessons.graph.models import (
     Action,
     Cause,
@@ -70,16 +70,6 @@ MAX_PAGE = 100  # most items one page of a list may hold
 MAX_DEPTH = 3  # deepest neighbourhood a graph request may ask for
 MAX_SEARCH_DEPTH = 100  # search ranks this many hits at most (offset + limit)
 FAILURE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"  # the rule of `Failure.id`
-
-
-class AlreadyExistsError(LessonsError):
-    """A node with the requested id exists already."""
-
-    hint = "Choose another id, or change the existing one instead."
-
-    def __init__(self, node_id: str) -> None:
-        super().__init__(f"a node with id {node_id!r} exists already")
-        self.node_id = node_id
 
 
 # -- what callers send ------------------------------------------------------------------

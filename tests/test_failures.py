@@ -8,10 +8,9 @@ import pytest
 
 from lessons.graph import failures as service
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.errors import NotFoundError, ValidationError
+from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
 from lessons.graph.failures import (
     ActionDraft,
-    AlreadyExistsError,
     CauseLink,
     ExperimentDraft,
     FailureChanges,
