@@ -11,7 +11,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lessons.graph.errors import EmbeddingError
+from lessons.graph.models import Node
 from lessons.graph.settings import DEFAULT_MODEL
 
 Vector = npt.NDArray[np.float32]
@@ -177,3 +178,12 @@ class CachingEmbedder:
 def open_embedder(model: str, cache_dir: Path) -> CachingEmbedder:
     """The configured model behind a vector cache in `cache_dir`."""
     return CachingEmbedder(SentenceTransformerEmbedder(model), cache_dir / "vectors.sqlite3")
+
+
+def node_vectors(embedder: Embedder, nodes: Iterable[Node]) -> dict[str, Vector]:
+    """A vector for every node with text, by id; each distinct text is encoded once, in one
+    `encode` call (a node listed twice keeps the text of its last listing)."""
+    texts = {node.id: text for node in nodes if (text := node.search_text())}
+    unique = list(dict.fromkeys(texts.values()))
+    encoded = dict(zip(unique, embedder.encode(unique), strict=True)) if unique else {}
+    return {node_id: encoded[text] for node_id, text in texts.items()}

@@ -25,13 +25,13 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from lessons.graph.embeddings import Embedder, Vector
+from lessons.graph.embeddings import Embedder, node_vectors
 from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
 from lessons.graph.models import (
     Action,
@@ -56,14 +56,13 @@ from lessons.graph.models import (
     slugify,
 )
 from lessons.graph.search import (
-    CANDIDATES,
     CauseView,
     FailureContext,
     SearchHit,
     failure_context,
+    ranked_candidates,
     search,
 )
-from lessons.graph.search import reciprocal_rank_fusion as fuse
 from lessons.graph.store import DocumentGraph, GraphStore
 
 MAX_PAGE = 100  # most items one page of a list may hold
@@ -829,31 +828,28 @@ def search_entities(
     query = re.sub(r"\s+", " ", query).strip()
     if not query:
         return []
-    vector_hits = store.vector_search([label], embedder.encode([query])[0], CANDIDATES)
-    keyword_hits = store.keyword_search([label], query, CANDIDATES)
-    similarity = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
-    keyword_rank = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
-    fused = fuse([[h.id for h in vector_hits], [h.id for h in keyword_hits]])[:limit]
-    nodes = store.get_many(node_id for node_id, _ in fused)
+    found = ranked_candidates(store, embedder, label, query, limit=limit)
+    nodes = store.get_many(c.id for c in found)
     hits = []
-    for node_id, score in fused:
-        node = nodes[node_id]
+    for candidate in found:
+        node = nodes[candidate.id]
         assert isinstance(node, Cause | Practice | Component)
         why = []
-        rank, cosine = similarity.get(node_id, (None, None))
-        if rank is not None and cosine is not None:
-            why.append(f"similar meaning (cosine {cosine:.2f}, rank {rank})")
-        if node_id in keyword_rank:
-            why.append(f"shares words (rank {keyword_rank[node_id]})")
+        if candidate.vector_rank is not None and candidate.similarity is not None:
+            why.append(
+                f"similar meaning (cosine {candidate.similarity:.2f}, rank {candidate.vector_rank})"
+            )
+        if candidate.keyword_rank is not None:
+            why.append(f"shares words (rank {candidate.keyword_rank})")
         hits.append(
             EntityHit(
-                id=node_id,
+                id=candidate.id,
                 label=label,
                 name=node.name,
-                score=score,
-                similarity=cosine,
+                score=candidate.score,
+                similarity=candidate.similarity,
                 why=why,
-                failures=details[label](store, node_id).failures,
+                failures=details[label](store, candidate.id).failures,
             )
         )
     return hits
@@ -898,16 +894,9 @@ class _Writes:
     def commit(self, embedder: Embedder) -> None:
         nodes = list(self.nodes.values())
         if nodes:
-            self.store.upsert_nodes(nodes, _vectors(embedder, nodes))
+            self.store.upsert_nodes(nodes, node_vectors(embedder, nodes))
         if self.edges:
             self.store.upsert_edges(self.edges)
-
-
-def _vectors(embedder: Embedder, nodes: Iterable[Node]) -> dict[str, Vector]:
-    texts = {n.id: n.search_text() for n in nodes if n.search_text()}
-    unique = list(dict.fromkeys(texts.values()))
-    encoded = dict(zip(unique, embedder.encode(unique), strict=True)) if unique else {}
-    return {node_id: encoded[text] for node_id, text in texts.items()}
 
 
 def _failure(store: GraphStore, failure_id: str) -> Failure:

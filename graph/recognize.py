@@ -198,7 +198,8 @@ def _graph_signal(store: GraphStore, query: RecognizeQuery, signals: Signals) ->
     named |= {
         entity_id(Label.COMPONENT, c): c for c in query.components if any(ch.isalnum() for ch in c)
     }
-    present = [i for i in named if i in store.get_many(named)]
+    stored = store.get_many(named)
+    present = [i for i in named if i in stored]
     if not present:
         signals.rankings["graph"] = []
         return

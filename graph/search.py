@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel
@@ -233,36 +234,62 @@ def search(
     query = re.sub(r"\s+", " ", query).strip()
     if not query:
         return []
-    vector = embedder.encode([query])[0]
-    vector_hits = store.vector_search([Label.FAILURE], vector, CANDIDATES)
-    keyword_hits = store.keyword_search([Label.FAILURE], query, CANDIDATES)
-    vector_ranks = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
-    keyword_ranks = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
-    fused = reciprocal_rank_fusion([[h.id for h in vector_hits], [h.id for h in keyword_hits]])[
-        :limit
-    ]
-    contexts = failure_contexts(store, [failure_id for failure_id, _ in fused])
+    found = ranked_candidates(store, embedder, Label.FAILURE, query, limit=limit)
+    contexts = failure_contexts(store, [c.id for c in found])
     hits = []
-    for failure_id, score in fused:
-        context = contexts[failure_id]
-        vector_rank, similarity = vector_ranks.get(failure_id, (None, None))
-        keyword_rank = keyword_ranks.get(failure_id)
+    for candidate in found:
+        context = contexts[candidate.id]
         terms = matched_terms(query, context.failure.search_text())
         why = []
-        if vector_rank is not None and similarity is not None:
-            why.append(f"similar meaning (cosine {similarity:.2f}, rank {vector_rank})")
-        if keyword_rank is not None:
+        if candidate.vector_rank is not None and candidate.similarity is not None:
+            why.append(
+                f"similar meaning (cosine {candidate.similarity:.2f}, rank {candidate.vector_rank})"
+            )
+        if candidate.keyword_rank is not None:
             words = ", ".join(terms) if terms else "query words"
-            why.append(f"shares words: {words} (rank {keyword_rank})")
+            why.append(f"shares words: {words} (rank {candidate.keyword_rank})")
         hits.append(
             SearchHit(
-                score=score,
-                similarity=similarity,
-                vector_rank=vector_rank,
-                keyword_rank=keyword_rank,
+                score=candidate.score,
+                similarity=candidate.similarity,
+                vector_rank=candidate.vector_rank,
+                keyword_rank=candidate.keyword_rank,
                 matched_terms=terms,
                 why=why,
                 context=context,
             )
         )
     return hits
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A node ranked by vector and keyword search together, with its place in each."""
+
+    id: str
+    score: float
+    similarity: float | None
+    vector_rank: int | None
+    keyword_rank: int | None
+
+
+def ranked_candidates(
+    store: GraphStore, embedder: Embedder, label: Label, query: str, *, limit: int
+) -> list[Candidate]:
+    """The `limit` nodes with `label` best for `query`: the top CANDIDATES of vector search
+    and of keyword search, fused by reciprocal rank fusion."""
+    vector_hits = store.vector_search([label], embedder.encode([query])[0], CANDIDATES)
+    keyword_hits = store.keyword_search([label], query, CANDIDATES)
+    vector_ranks = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
+    keyword_ranks = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
+    fused = reciprocal_rank_fusion([[h.id for h in vector_hits], [h.id for h in keyword_hits]])
+    return [
+        Candidate(
+            id=node_id,
+            score=score,
+            similarity=vector_ranks.get(node_id, (None, None))[1],
+            vector_rank=vector_ranks.get(node_id, (None, None))[0],
+            keyword_rank=keyword_ranks.get(node_id),
+        )
+        for node_id, score in fused[:limit]
+    ]

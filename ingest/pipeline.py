@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from lessons.graph.embeddings import Embedder
+from lessons.graph.embeddings import Embedder, node_vectors
 from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
@@ -269,14 +269,11 @@ class _Importer:
     def encode(self, parsed: list[_Parsed]) -> int:
         """Attach vectors to every node with text; returns how many distinct texts there were."""
         graphs = [_graph(item) for item in parsed]
-        texts = {
-            node.id: node.search_text() for g in graphs for node in g.nodes if node.search_text()
-        }
-        unique = list(dict.fromkeys(texts.values()))
-        vectors = dict(zip(unique, self.embedder.encode(unique), strict=True))
+        latest = list({node.id: node for graph in graphs for node in graph.nodes}.values())
+        vectors = node_vectors(self.embedder, latest)
         for graph in graphs:
-            graph.vectors = {n.id: vectors[texts[n.id]] for n in graph.nodes if n.id in texts}
-        return len(unique)
+            graph.vectors = {n.id: vectors[n.id] for n in graph.nodes if n.id in vectors}
+        return len({text for node in latest if (text := node.search_text())})
 
     def add_recurrences(self, items: list[_Parsed]) -> None:
         """Add the recurrence edges whose targets exist already (the rest are linked later)."""
