@@ -621,7 +621,7 @@ def add_practice(
             given = {k: v for k, v in changes.items() if v is not None}
             practice = writes.node(existing.model_copy(update=given))
         else:
-            practice = writes.entity(Label.PRACTICE, link.name, **changes)
+            practice = writes.new_entity(Label.PRACTICE, link.name, **changes)
         if link.lesson_id is not None:
             taught = store.neighbours(failure_id, [RelType.TAUGHT]).nodes
             if not any(n.id == link.lesson_id and isinstance(n, Lesson) for n in taught):
@@ -878,18 +878,23 @@ class _Writes:
         existing = _resolve(self.store, label, ref)
         if existing is not None:
             return existing.id
-        node_id = entity_id(label, ref)
+        return self.new_entity(label, ref, **properties)
+
+    def new_entity(self, label: Label, name: str, **properties: Any) -> str:
+        """The id of a shared entity named `name` that the store does not hold, written once
+        however often it is named."""
+        node_id = entity_id(label, name)
         if node_id in self.nodes:
             return node_id
         given = {k: v for k, v in properties.items() if v is not None}
         if label is Label.CAUSE:
-            return self.node(Cause(id=node_id, name=ref, **given))
+            return self.node(Cause(id=node_id, name=name, **given))
         if label is Label.PRACTICE:
             given.setdefault("status", PracticeStatus.ADOPTED)
-            return self.node(Practice(id=node_id, name=ref, **given))
+            return self.node(Practice(id=node_id, name=name, **given))
         if label is Label.COMPONENT:
-            return self.node(Component(id=node_id, name=ref))
-        return self.node(Team(id=node_id, name=ref))
+            return self.node(Component(id=node_id, name=name))
+        return self.node(Team(id=node_id, name=name))
 
     def commit(self, embedder: Embedder) -> None:
         nodes = list(self.nodes.values())

@@ -9,7 +9,8 @@ over ids and scores (unit-tested in tests/unit/test_recognize.py):
    - `passage`: the best cosine of the query to one sentence of a candidate (a long summary
      that mentions the pattern in one sentence still matches);
    - `parts`: causes and lessons whose text is close to the query, credited to their failures;
-   - `graph`: failures that share a cause or component the user named.
+   - `graph`: failures that share a cause or component the user named (resolved to stored
+     entities as the import resolves names).
 2. `fuse`: weighted reciprocal rank fusion of those rankings.
 3. `confidence`: how sure we are that the best match is the same failure pattern, from the
    agreement of the signals (no single cosine cut-off separates true from false matches).
@@ -47,8 +48,8 @@ from lessons.graph.models import (
     Node,
     PracticeStatus,
     RelType,
-    entity_id,
 )
+from lessons.graph.resolution import resolve_names
 from lessons.graph.search import (
     FailureContext,
     failure_context,
@@ -156,7 +157,7 @@ def gather_signals(
         h.id for h in store.keyword_search([Label.FAILURE], text, candidates)
     ]
     _parts_signal(store, vector, signals, candidates)
-    _graph_signal(store, query, signals)
+    _graph_signal(store, embedder, query, signals)
 
     pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
     failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
@@ -192,18 +193,25 @@ def _parts_signal(store: GraphStore, vector: np.ndarray, signals: Signals, k: in
     signals.rankings["parts"] = list(ranking)[:k]
 
 
-def _graph_signal(store: GraphStore, query: RecognizeQuery, signals: Signals) -> None:
-    """Failures that share the causes and components the user named, most shared first."""
-    named = {entity_id(Label.CAUSE, c): c for c in query.causes if any(ch.isalnum() for ch in c)}
-    named |= {
-        entity_id(Label.COMPONENT, c): c for c in query.components if any(ch.isalnum() for ch in c)
-    }
-    stored = store.get_many(named)
-    present = [i for i in named if i in stored]
-    if not present:
+def _graph_signal(
+    store: GraphStore, embedder: Embedder, query: RecognizeQuery, signals: Signals
+) -> None:
+    """Failures that share the causes and components the user named, most shared first.
+
+    Names are resolved to stored entities as the import resolves them (by id, name key,
+    alias or embedding); each entity is credited once, under the first name given for it.
+    """
+    names = [(Label.CAUSE, c) for c in query.causes]
+    names += [(Label.COMPONENT, c) for c in query.components]
+    resolved = resolve_names(store, embedder, names)
+    named: dict[str, str] = {}  # entity id -> the user's name for it
+    for label_name in names:
+        if label_name in resolved:
+            named.setdefault(resolved[label_name], label_name[1])
+    if not named:
         signals.rankings["graph"] = []
         return
-    around = store.neighbours(present, [RelType.CAUSED_BY, RelType.AFFECTED])
+    around = store.neighbours(list(named), [RelType.CAUSED_BY, RelType.AFFECTED])
     for edge in around.edges:
         shared = (
             signals.shared_causes if edge.rel is RelType.CAUSED_BY else signals.shared_components

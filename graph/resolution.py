@@ -16,6 +16,7 @@ The decision to merge is recorded on the edges that used the other name (`Edge.a
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -146,8 +147,10 @@ def opposed(a: str, b: str) -> bool:
 
 
 def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_COSINE) -> bool:
-    """Whether two names, whose embeddings have this cosine, name one entity."""
-    if name_key(a) == name_key(b):
+    """Whether two names, whose embeddings have this cosine, name one entity. An empty name
+    key (no ASCII letters or digits, as in "数据库连接池耗尽") is equal to no other."""
+    key = name_key(a)
+    if key and key == name_key(b):
         return True
     return cosine >= threshold and not opposed(a, b)
 
@@ -155,6 +158,62 @@ def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_CO
 SharedEntity = Cause | Component | Practice | Team
 _SHARED_TYPES = (Cause, Component, Practice, Team)
 NEAREST = 5  # existing entities compared with each new name
+
+
+def names_entity(name: str, entity: SharedEntity, cosine: float) -> bool:
+    """Whether `name`, whose embedding has this cosine to `entity`'s, names that entity: the
+    same entity as its name (`same_entity`), or the name key of one of its aliases."""
+    key = name_key(name)
+    if key and any(name_key(alias) == key for alias in entity.aliases):
+        return True
+    return same_entity(name, entity.name, cosine)
+
+
+def nearest_entities(
+    store: GraphStore, queries: Sequence[tuple[Label, Vector]]
+) -> list[list[tuple[SharedEntity, float]]]:
+    """For each (label, vector): the `NEAREST` stored entities of that label and their
+    cosine, best first; one `nearest` call per label and one `get_many` for all."""
+    rows: dict[Label, list[int]] = {}
+    for row, (label, _) in enumerate(queries):
+        rows.setdefault(label, []).append(row)
+    hits: list[list[ScoredId]] = [[] for _ in queries]
+    for label, indexes in rows.items():
+        found = store.nearest(label, np.stack([queries[i][1] for i in indexes]), NEAREST)
+        for row, row_hits in zip(indexes, found, strict=True):
+            hits[row] = row_hits
+    entities = store.get_many({h.id for row_hits in hits for h in row_hits})
+    return [
+        [(e, h.score) for h in row_hits if isinstance(e := entities.get(h.id), _SHARED_TYPES)]
+        for row_hits in hits
+    ]
+
+
+def resolve_names(
+    store: GraphStore, embedder: Embedder, names: Sequence[tuple[Label, str]]
+) -> dict[tuple[Label, str], str]:
+    """The ids of the stored entities that these (label, name) pairs name: the entity whose
+    id comes from the name, else the first of its label's `NEAREST` that `names_entity`
+    accepts (the import's rules, plus the name keys of aliases). Names that name no stored
+    entity, or have no letters or digits, are left out."""
+    wanted = list(dict.fromkeys(n for n in names if any(ch.isalnum() for ch in n[1])))
+    ids: dict[tuple[Label, str], str] = {}
+    for label, name in wanted:
+        with contextlib.suppress(ValidationError):  # no ASCII letters or digits: no id
+            ids[(label, name)] = entity_id(label, name)
+    stored = store.get_many(set(ids.values()))
+    found = {named: node_id for named, node_id in ids.items() if node_id in stored}
+    rest = [named for named in wanted if named not in found]
+    if not rest:
+        return found
+    vectors = embedder.encode([name for _, name in rest])
+    queries = [(label, vector) for (label, _), vector in zip(rest, vectors, strict=True)]
+    nearest = nearest_entities(store, queries)
+    for (label, name), candidates in zip(rest, nearest, strict=True):
+        match = next((e.id for e, score in candidates if names_entity(name, e, score)), None)
+        if match is not None:
+            found[(label, name)] = match
+    return found
 
 
 @dataclass(frozen=True)
@@ -208,7 +267,9 @@ class EntityResolver:
             for node_id, node in shared.items()
             if node_id not in stored and node_id not in self.known and node_id not in self.merged
         ]
-        in_store = self._stored_neighbours(new, vectors)
+        embedded = [node for node in new if node.id in vectors]
+        nearest = nearest_entities(self.store, [(n.label, vectors[n.id]) for n in embedded])
+        in_store = {node.id: found for node, found in zip(embedded, nearest, strict=True)}
         for node in new:
             node_id = node.id
             target = self._match(node, vectors.get(node_id), in_store.get(node_id, []))
@@ -242,35 +303,12 @@ class EntityResolver:
                 nodes.append(node)
             graph.nodes = nodes
 
-    def _stored_neighbours(
-        self, nodes: Sequence[SharedEntity], vectors: dict[str, Vector]
-    ) -> dict[str, list[tuple[str, str, float]]]:
-        """For each new name with a vector: its nearest stored entities (id, name, cosine),
-        from one `nearest` call per label and one `get_many` for their names."""
-        by_label: dict[Label, list[str]] = {}
-        for node in nodes:
-            if node.id in vectors:
-                by_label.setdefault(node.label, []).append(node.id)
-        hits: dict[str, list[ScoredId]] = {}
-        for label, ids in by_label.items():
-            found = self.store.nearest(label, np.stack([vectors[i] for i in ids]), NEAREST)
-            hits.update(zip(ids, found, strict=True))
-        names = self.store.get_many({h.id for found in hits.values() for h in found})
-        return {
-            node_id: [
-                (h.id, other.name, h.score)
-                for h in found
-                if isinstance(other := names.get(h.id), _SHARED_TYPES)
-            ]
-            for node_id, found in hits.items()
-        }
-
     def _match(
-        self, node: SharedEntity, vector: Vector | None, stored: list[tuple[str, str, float]]
+        self, node: SharedEntity, vector: Vector | None, stored: list[tuple[SharedEntity, float]]
     ) -> str | None:
         """The id of the entity `node` names, if another name of it is known: among its
         nearest `stored` entities, or those created earlier in this run."""
-        candidates = {other_id: (name, score) for other_id, name, score in stored}
+        candidates = {other.id: (other.name, score) for other, score in stored}
         same_key = self.keys.get((node.label, name_key(node.name)))
         if same_key is not None:
             return same_key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +21,7 @@ from lessons.graph.failures import (
     PracticeLink,
     RecurrenceLink,
 )
-from lessons.graph.models import CauseRole, Label
+from lessons.graph.models import CauseRole, Label, Node, PracticeStatus
 from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import discover, ingest
 
@@ -136,3 +137,29 @@ def test_delete_an_imported_failure(store: GraphStore, embedder: CachingEmbedder
     assert not [n for n in store.list_nodes(Label.LESSON) if n.id.startswith("2023-02-14")]
     assert service.get_failure(store, "2023-09-14-psp-upstream-outage").lessons
     assert ingest(store, embedder, sources[:1]).results[0].status == "unchanged"
+
+
+def test_add_practice_looks_the_practice_up_once(
+    store: GraphStore, embedder: CachingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fid = service.create_failure(store, embedder, draft()).failure.id
+    asked: list[list[str]] = []
+    get_many = store.get_many
+
+    def recording(node_ids: Iterable[str]) -> dict[str, Node]:
+        ids = list(node_ids)
+        asked.append(ids)
+        return get_many(ids)
+
+    monkeypatch.setattr(store, "get_many", recording)
+    link = PracticeLink(name="Canary deploys", status=PracticeStatus.PROPOSED)
+    new = service.add_practice(store, embedder, fid, link)
+    assert (new.id, new.status) == ("practice:canary-deploys", PracticeStatus.PROPOSED)
+    assert [ids for ids in asked if "Canary deploys" in ids] == [
+        ["Canary deploys", "practice:canary-deploys"]
+    ]
+    asked.clear()
+    link = PracticeLink(name="canary deploys", status=PracticeStatus.ADOPTED)
+    adopted = service.add_practice(store, embedder, fid, link)
+    assert (adopted.id, adopted.name, adopted.status) == (new.id, new.name, PracticeStatus.ADOPTED)
+    assert len([ids for ids in asked if "canary deploys" in ids]) == 1

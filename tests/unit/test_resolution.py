@@ -1,10 +1,17 @@
-"""Name keys and the same-entity rule of entity resolution (no model needed)."""
+"""Name keys and the same-entity rules of entity resolution (no model needed)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lessons.graph.resolution import SAME_ENTITY_COSINE, name_key, opposed, same_entity
+from lessons.graph.models import Cause
+from lessons.graph.resolution import (
+    SAME_ENTITY_COSINE,
+    name_key,
+    names_entity,
+    opposed,
+    same_entity,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,3 +50,22 @@ def test_same_entity_needs_an_equal_key_or_a_close_embedding() -> None:
     assert name_key(a) != name_key(b)
     assert same_entity(a, b, SAME_ENTITY_COSINE)
     assert not same_entity(a, b, SAME_ENTITY_COSINE - 0.01)
+
+
+def test_names_with_no_ascii_letters_share_no_key() -> None:
+    assert name_key("数据库连接池耗尽") == name_key("证书过期") == ""
+    assert not same_entity("数据库连接池耗尽", "证书过期", cosine=0.0)
+    assert same_entity("数据库连接池耗尽", "数据库连接池已耗尽", SAME_ENTITY_COSINE)
+
+
+def test_a_name_names_an_entity_by_its_name_or_the_key_of_an_alias() -> None:
+    pool = Cause(
+        id="cause:connection-pool-exhausted",
+        name="connection pool exhausted",
+        aliases=("database connection pool exhausted", "数据库连接池耗尽"),
+    )
+    assert names_entity("DB connection-pool exhaustion", pool, cosine=0.0)  # an alias's key
+    assert names_entity("Connection pools exhausted", pool, cosine=0.0)  # the name's key
+    assert names_entity("pool of connections ran out", pool, SAME_ENTITY_COSINE)
+    assert not names_entity("pool of connections ran out", pool, SAME_ENTITY_COSINE - 0.01)
+    assert not names_entity("证书过期", pool, cosine=0.0)  # an empty key matches no alias
