@@ -21,19 +21,18 @@ randomised algorithms take a seed.
 
 from __future__ import annotations
 
-import functools
-import gc
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from lessons.graph.memory import paused_gc
 from lessons.graph.models import Label, PracticeStatus, RelType
 
 IN_FORCE_STATUSES = frozenset({PracticeStatus.ADOPTED.value, PracticeStatus.VERIFIED.value})
@@ -42,33 +41,6 @@ CLOSED_ACTION_STATUSES = frozenset(
 )
 DAYS_PER_YEAR = 365
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _paused_gc(insight: Callable[P, R]) -> Callable[P, R]:
-    """Run `insight` with Python's cycle collector paused (reference counting still frees).
-
-    A projection of 100k failures holds millions of objects, and an insight allocates
-    hundreds of thousands of small containers; each time that triggers a full collection,
-    the collector walks the whole graph (measured at 100k failures: over half the run time).
-    The insights make almost no reference cycles; the few they make (networkx graphs) are
-    collected once the collector resumes.
-    """
-
-    @functools.wraps(insight)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return insight(*args, **kwargs)
-        gc.disable()
-        try:
-            return insight(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused
-
-
 # -- reading the projection -----------------------------------------------------------------
 
 Adjacency = dict[str, list[str]]
@@ -76,15 +48,47 @@ Attributes = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
+class _Pairs:
+    """The edges of one type as two parallel lists: `sources[i]` -> `targets[i]`.
+
+    Flat lists, not an adjacency dict: at 100k failures, filling a list per source node cost
+    more than walking the whole projection. Group them (`grouped`) only where an insight looks
+    edges up by source, and only for the few edges it needs.
+    """
+
+    sources: list[str]
+    targets: list[str]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return zip(self.sources, self.targets, strict=True)
+
+    def grouped(self) -> Adjacency:
+        """Source -> targets."""
+        adjacency: Adjacency = defaultdict(list)
+        for source, target in self:
+            adjacency[source].append(target)
+        return adjacency
+
+    def reversed(self) -> Adjacency:
+        """Target -> sources."""
+        return _Pairs(self.targets, self.sources).grouped()
+
+
+@dataclass(frozen=True, slots=True)
 class _View:
     """What insights read from the projection, in one pass over nodes and one over edges."""
 
     nodes: dict[Label, dict[str, Attributes]]  # label -> id -> attributes
-    edges: dict[RelType, Adjacency]  # type -> source -> targets
+    days: dict[str, date]  # failure -> day, for the failures that have one, oldest first
+    edges: dict[RelType, _Pairs]
 
     def ids(self, label: Label) -> list[str]:
         """Ids of the nodes with this label, sorted."""
         return sorted(self.nodes[label])
+
+    def undated(self) -> list[str]:
+        """Ids of the failures without a day, sorted."""
+        return sorted(f for f in self.nodes[Label.FAILURE] if f not in self.days)
 
 
 @dataclass(frozen=True)
@@ -109,21 +113,28 @@ def _read(graph: nx.MultiDiGraph, needs: _Needs, as_of: date | None = None) -> _
     fewer edges from their targets' side (measured at 100k failures: memory order wins).
     """
     nodes: dict[Label, dict[str, Attributes]] = {label: {} for label in needs.labels}
+    failures = nodes.get(Label.FAILURE)
+    days: dict[str, date] = {}
     for node, attrs in graph.nodes(data=True):
-        label = attrs.get("label")
-        by_id = nodes.get(label)
+        by_id = nodes.get(attrs.get("label"))
         if by_id is None:
             continue
-        if as_of and label == Label.FAILURE and (_day(attrs.get("occurred_at")) or as_of) > as_of:
-            continue
+        if by_id is failures and (day := _day(attrs.get("occurred_at"))) is not None:
+            if as_of and day > as_of:
+                continue
+            days[node] = day
         by_id[node] = attrs
-    edges: dict[RelType, Adjacency] = {rel: defaultdict(list) for rel in needs.rels}
-    adjacency_of = edges.get  # bound once: this loop runs once per edge of the graph
+    chronological = sorted(days)  # ties by id, then a stable sort by day
+    chronological.sort(key=days.__getitem__)
+
+    edges = {rel: _Pairs([], []) for rel in needs.rels}
+    pairs_of = edges.get  # bound once: this loop runs once per edge of the graph
     for source, target, rel in graph.edges(keys=True):
-        adjacency = adjacency_of(rel)
-        if adjacency is not None:
-            adjacency[source].append(target)
-    return _View(nodes, edges)
+        pairs = pairs_of(rel)
+        if pairs is not None:
+            pairs.sources.append(source)
+            pairs.targets.append(target)
+    return _View(nodes, {f: days[f] for f in chronological}, edges)
 
 
 def _name(view: _View, node_id: str) -> str:
@@ -133,15 +144,6 @@ def _name(view: _View, node_id: str) -> str:
         if attrs is not None:
             return str(attrs.get("name") or node_id)
     return node_id
-
-
-def _reverse(adjacency: Adjacency) -> Adjacency:
-    """Target -> sources."""
-    reversed_: Adjacency = defaultdict(list)
-    for source, targets in adjacency.items():
-        for target in targets:
-            reversed_[target].append(source)
-    return reversed_
 
 
 def _day(value: Any) -> date | None:
@@ -164,23 +166,20 @@ def _in_force(attrs: Attributes, day: date) -> bool:
     return adopted is None or adopted <= day
 
 
-def _dated(failures: dict[str, Attributes]) -> dict[str, date]:
-    """Failure id -> day, for the failures that have one, oldest first (ties by id)."""
-    days = {f: d for f, attrs in failures.items() if (d := _day(attrs.get("occurred_at")))}
-    return dict(sorted(days.items(), key=lambda item: (item[1], item[0])))
-
-
 def _newest_first(day: date | None) -> tuple[bool, int]:
     """Sort key part: the most recent day first, no day last."""
     return (day is None, -day.toordinal() if day else 0)
 
 
-def _failures_by_cause(caused_by: Adjacency, failures: Iterable[str]) -> Adjacency:
-    """Cause id -> the failures it caused, in the order of `failures`."""
+def _failures_by_cause(caused_by: _Pairs, failures: Iterable[str]) -> Adjacency:
+    """Cause id -> the failures it caused, in the order of `failures` (others left out)."""
+    rank = {failure: i for i, failure in enumerate(failures)}
     by_cause: Adjacency = defaultdict(list)
-    for failure in failures:
-        for cause in caused_by.get(failure, ()):
+    for failure, cause in caused_by:
+        if failure in rank:
             by_cause[cause].append(failure)
+    for caused in by_cause.values():
+        caused.sort(key=rank.__getitem__)
     return by_cause
 
 
@@ -228,7 +227,7 @@ class RecurringCause:
     addressed_by: tuple[str, ...]  # practices in force on as_of that address it
 
 
-@_paused_gc
+@paused_gc
 def recurring_causes(
     graph: nx.MultiDiGraph,
     *,
@@ -256,27 +255,30 @@ def _recurring_causes(
     view: _View, as_of: date, min_failures: int, recent_days: int
 ) -> list[RecurringCause]:
     failures = view.nodes[Label.FAILURE]
-    days = _dated(failures)
-    undated = sorted(f for f in failures if f not in days)
-    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], [*days, *undated])
+    days = view.days
+    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], [*days, *view.undated()])
     in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if _in_force(attrs, as_of)}
-    addressed_by = _reverse(view.edges[RelType.ADDRESSES])
+    addressed_by = view.edges[RelType.ADDRESSES].reversed()
 
-    # PageRank on failures (numbered by id) and causes (numbered after them, by id).
+    # PageRank on failures (numbered as met) and causes (numbered after them, by id).
     causes = sorted(by_cause)
-    with_causes = sorted({f for caused in by_cause.values() for f in caused})
-    number = {node: i for i, node in enumerate([*with_causes, *causes])}
-    pairs = np.array(
-        [(number[f], number[c]) for c in causes for f in by_cause[c]], dtype=np.int64
-    ).reshape(-1, 2)
-    ranks = _pagerank(pairs[:, 0], pairs[:, 1], len(number))
+    failure_number: dict[str, int] = {}
+    failure_end = np.fromiter(
+        (failure_number.setdefault(f, len(failure_number)) for c in causes for f in by_cause[c]),
+        dtype=np.int64,
+    )
+    cause_end = len(failure_number) + np.repeat(
+        np.arange(len(causes), dtype=np.int64), [len(by_cause[c]) for c in causes]
+    )
+    ranks = _pagerank(failure_end, cause_end, len(failure_number) + len(causes))
+    recent_after = date.fromordinal(as_of.toordinal() - recent_days)
 
     found = []
-    for cause in causes:
+    for number, cause in enumerate(causes, start=len(failure_number)):
         caused = by_cause[cause]
         if len(caused) < min_failures:
             continue
-        seen = [days[f] for f in caused if f in days]
+        seen = [days[f] for f in caused if f in days]  # oldest first
         found.append(
             RecurringCause(
                 cause_id=cause,
@@ -285,9 +287,9 @@ def _recurring_causes(
                 failure_ids=tuple(caused),
                 first_seen=seen[0] if seen else None,
                 last_seen=seen[-1] if seen else None,
-                recent_failures=sum(0 <= (as_of - d).days < recent_days for d in seen),
+                recent_failures=len(seen) - bisect_right(seen, recent_after),
                 share_of_failures=len(caused) / len(failures),
-                pagerank=float(ranks[number[cause]]),
+                pagerank=float(ranks[number]),
                 addressed_by=tuple(sorted(in_force.intersection(addressed_by.get(cause, ())))),
             )
         )
@@ -350,7 +352,7 @@ class LearningGaps:
     ownerless_actions: list[ActionItem]  # earliest due first, undated last
 
 
-@_paused_gc
+@paused_gc
 def learning_gaps(
     graph: nx.MultiDiGraph, *, as_of: date | None = None, min_failures: int = 2
 ) -> LearningGaps:
@@ -383,29 +385,38 @@ def _learning_gaps(view: _View, as_of: date, min_failures: int) -> LearningGaps:
 def _failures_without_practice(view: _View, in_force: set[str]) -> list[FailureWithoutPractice]:
     failures = view.nodes[Label.FAILURE]
     taught, adopted_as = view.edges[RelType.TAUGHT], view.edges[RelType.ADOPTED_AS]
-    found = []
-    for failure, lessons in taught.items():
-        practices = {p for lesson in lessons for p in adopted_as.get(lesson, ())}
-        if failure in failures and in_force.isdisjoint(practices):
-            found.append(
-                FailureWithoutPractice(
-                    failure_id=failure,
-                    title=failures[failure].get("title", failure),
-                    occurred_at=_day(failures[failure].get("occurred_at")),
-                    lesson_ids=tuple(sorted(lessons)),
-                    practices_not_in_force=tuple(sorted(practices)),
-                )
-            )
+    practised = {lesson for lesson, practice in adopted_as if practice in in_force}
+    adapted = {failure for failure, lesson in taught if lesson in practised}
+    lessons_of: Adjacency = defaultdict(list)
+    for failure, lesson in taught:
+        if failure in failures and failure not in adapted:
+            lessons_of[failure].append(lesson)
+    unpractised = {lesson for lessons in lessons_of.values() for lesson in lessons}
+    practices_of: Adjacency = defaultdict(list)
+    for lesson, practice in adopted_as:
+        if lesson in unpractised:
+            practices_of[lesson].append(practice)
+    found = [
+        FailureWithoutPractice(
+            failure_id=failure,
+            title=failures[failure].get("title", failure),
+            occurred_at=view.days.get(failure),
+            lesson_ids=tuple(sorted(lessons)),
+            practices_not_in_force=tuple(
+                sorted({p for lesson in lessons for p in practices_of.get(lesson, ())})
+            ),
+        )
+        for failure, lessons in lessons_of.items()
+    ]
     return sorted(found, key=lambda f: (*_newest_first(f.occurred_at), f.failure_id))
 
 
 def _unaddressed_causes(
     view: _View, in_force: set[str], min_failures: int
 ) -> list[UnaddressedCause]:
-    days = _dated(view.nodes[Label.FAILURE])
-    undated = sorted(f for f in view.nodes[Label.FAILURE] if f not in days)
-    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], [*days, *undated])
-    addressed_by = _reverse(view.edges[RelType.ADDRESSES])
+    failures = [*view.days, *view.undated()]
+    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], failures)
+    addressed_by = view.edges[RelType.ADDRESSES].reversed()
     found = []
     for cause, caused in by_cause.items():
         practices = addressed_by.get(cause, [])
@@ -434,10 +445,9 @@ def _action_gaps(view: _View, as_of: date) -> tuple[list[ActionItem], list[Actio
         if late is not None or owner is None:
             flagged[action] = (attrs.get("text", ""), owner, status, due, late)
     failure_of: dict[str, str] = {}  # the first failure by id, if two share an action
-    for failure, actions in view.edges[RelType.HAS_ACTION].items():
-        for action in actions:
-            if action in flagged and (action not in failure_of or failure < failure_of[action]):
-                failure_of[action] = failure
+    for failure, action in view.edges[RelType.HAS_ACTION]:
+        if action in flagged and (action not in failure_of or failure < failure_of[action]):
+            failure_of[action] = failure
     items = [
         ActionItem(action, text, failure_of.get(action), owner, status, due, late)
         for action, (text, owner, status, due, late) in flagged.items()
@@ -483,7 +493,7 @@ class PracticeEffectiveness:
     not_prevented: list[str]  # ids of practices whose causes came back after adoption
 
 
-@_paused_gc
+@paused_gc
 def practice_effectiveness(
     graph: nx.MultiDiGraph, *, as_of: date | None = None
 ) -> PracticeEffectiveness:
@@ -505,16 +515,17 @@ _PRACTICE_EFFECTIVENESS_NEEDS = _Needs(
 
 
 def _practice_effectiveness(view: _View, as_of: date) -> PracticeEffectiveness:
-    days = _dated(view.nodes[Label.FAILURE])
+    days = view.days
     position = {failure: i for i, failure in enumerate(days)}  # chronological order
     by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], days)
-    recurrence_of = view.edges[RelType.RECURRENCE_OF]
+    addresses = view.edges[RelType.ADDRESSES].grouped()
+    recurrences = set(view.edges[RelType.RECURRENCE_OF].sources)
     effects = []
     for practice, attrs in sorted(view.nodes[Label.PRACTICE].items()):
         adopted = _day(attrs.get("adopted_at"))
         if adopted is None or not _in_force(attrs, as_of):
             continue
-        causes = sorted(view.edges[RelType.ADDRESSES].get(practice, ()))
+        causes = sorted(addresses.get(practice, ()))
         targeted = sorted(
             {f for cause in causes for f in by_cause.get(cause, ())}, key=position.__getitem__
         )
@@ -536,7 +547,7 @@ def _practice_effectiveness(view: _View, as_of: date) -> PracticeEffectiveness:
                 cause_ids=tuple(causes),
                 failures_before=tuple(before),
                 failures_after=tuple(after),
-                recurrences_after=tuple(f for f in after if f in recurrence_of),
+                recurrences_after=tuple(f for f in after if f in recurrences),
                 window_days=window,
                 rate_before=rate_before,
                 rate_after=rate_after,
@@ -584,7 +595,32 @@ def _cooccurrence(owner: np.ndarray, entity: np.ndarray, size: int) -> nx.Graph:
     return graph
 
 
-@_paused_gc
+def _failure_links(view: _View) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """The failures in the view that have causes or components, those entities (both sorted
+    by id), and the links between them numbered: failure `owner[i]` has entity `entity[i]`,
+    each failure's links contiguous."""
+    all_failures = view.ids(Label.FAILURE)
+    failure_number = {failure: i for i, failure in enumerate(all_failures)}
+    linked = [view.edges[RelType.CAUSED_BY], view.edges[RelType.AFFECTED]]
+    sources = [s for pairs in linked for s in pairs.sources]
+    targets = [t for pairs in linked for t in pairs.targets]
+    entity_ids = sorted(set(targets))
+    number = {entity: i for i, entity in enumerate(entity_ids)}
+    owner = np.fromiter((failure_number.get(s, -1) for s in sources), np.int64, len(sources))
+    entity = np.fromiter(map(number.__getitem__, targets), np.int64, len(targets))
+    present = owner >= 0  # -1: a failure after as_of
+    by_owner = np.argsort(owner[present], kind="stable")
+    owners, owner = np.unique(owner[present][by_owner], return_inverse=True)
+    entities, entity = np.unique(entity[present][by_owner], return_inverse=True)
+    return (
+        [all_failures[i] for i in owners.tolist()],
+        [entity_ids[i] for i in entities.tolist()],
+        owner,
+        entity,
+    )
+
+
+@paused_gc
 def failure_clusters(
     graph: nx.MultiDiGraph,
     *,
@@ -617,18 +653,7 @@ _FAILURE_CLUSTERS_NEEDS = _Needs(
 def _failure_clusters(
     view: _View, min_size: int, seed: int, resolution: float, label_causes: int
 ) -> list[FailureCluster]:
-    caused_by, affected = view.edges[RelType.CAUSED_BY], view.edges[RelType.AFFECTED]
-    failures: list[str] = []
-    linked: list[list[str]] = []  # each failure's causes and components
-    for failure in view.ids(Label.FAILURE):
-        entities = [*caused_by.get(failure, ()), *affected.get(failure, ())]
-        if entities:
-            failures.append(failure)
-            linked.append(entities)
-    entity_ids = sorted({e for entities in linked for e in entities})
-    number = {entity: i for i, entity in enumerate(entity_ids)}
-    owner = np.repeat(np.arange(len(failures), dtype=np.int64), [len(e) for e in linked])
-    entity = np.array([number[e] for entities in linked for e in entities], dtype=np.int64)
+    failures, entity_ids, owner, entity = _failure_links(view)
 
     cooccurrence = _cooccurrence(owner, entity, len(entity_ids))
     communities = nx.community.louvain_communities(
@@ -743,7 +768,7 @@ def _median(values: list[int]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-@_paused_gc
+@paused_gc
 def timing(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Timing:
     """Time to adaptation per failure, recurrence gaps, and per-cause time to recurrence,
     recognition and adaptation (see `CauseTiming`); only where the dates allow.
@@ -770,25 +795,31 @@ _TIMING_NEEDS = _Needs(
 
 def _timing(view: _View, as_of: date) -> Timing:
     edges = view.edges
-    days = _dated(view.nodes[Label.FAILURE])
-    adopted_as, recurrence_of = edges[RelType.ADOPTED_AS], edges[RelType.RECURRENCE_OF]
+    days = view.days
+    recurrence_of = edges[RelType.RECURRENCE_OF].grouped()
     adopted_on = {
         p: d
         for p, attrs in view.nodes[Label.PRACTICE].items()
         if _in_force(attrs, as_of) and (d := _day(attrs.get("adopted_at")))
     }
 
-    adaptation = []
-    for failure, day in days.items():
-        adopted = [
-            (adopted_on[p], p)
-            for lesson in edges[RelType.TAUGHT].get(failure, ())
-            for p in adopted_as.get(lesson, ())
-            if p in adopted_on and adopted_on[p] >= day
-        ]
-        if adopted:
-            first, practice = min(adopted)
-            adaptation.append(AdaptationTime(failure, day, practice, first, (first - day).days))
+    practices_of: Adjacency = defaultdict(list)  # lesson -> its practices in force
+    for lesson, practice in edges[RelType.ADOPTED_AS]:
+        if practice in adopted_on:
+            practices_of[lesson].append(practice)
+    first_adopted: dict[str, tuple[date, str]] = {}  # failure -> (day, practice)
+    for failure, lesson in edges[RelType.TAUGHT]:
+        day = days.get(failure)
+        if day is None:
+            continue
+        for practice in practices_of.get(lesson, ()):
+            adopted, earliest = (adopted_on[practice], practice), first_adopted.get(failure)
+            if adopted[0] >= day and (earliest is None or adopted < earliest):
+                first_adopted[failure] = adopted
+    adaptation = [
+        AdaptationTime(failure, days[failure], practice, first, (first - days[failure]).days)
+        for failure, (first, practice) in first_adopted.items()
+    ]
     adaptation.sort(key=lambda a: (-a.days, a.failure_id))
 
     recurrences = [
@@ -800,7 +831,7 @@ def _timing(view: _View, as_of: date) -> Timing:
     recurrences.sort(key=lambda r: (r.days, r.failure_id, r.recurrence_of))
 
     causes = []
-    addressed_by = _reverse(edges[RelType.ADDRESSES])
+    addressed_by = edges[RelType.ADDRESSES].reversed()
     for cause, caused in _failures_by_cause(edges[RelType.CAUSED_BY], days).items():
         if len(caused) < 2:
             continue
@@ -854,7 +885,7 @@ class Insights:
     timing: Timing
 
 
-@_paused_gc
+@paused_gc
 def all_insights(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Insights:
     """Every insight above with its default settings, as of `as_of` (default today).
 

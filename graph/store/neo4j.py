@@ -33,6 +33,7 @@ from lessons.graph.errors import (
     StoreUnavailableError,
     ValidationError,
 )
+from lessons.graph.memory import paused_gc
 from lessons.graph.models import (
     Document,
     Edge,
@@ -402,6 +403,7 @@ class Neo4jStore:
             edges={r["rel"]: r["count"] for r in edges},
         )
 
+    @paused_gc
     def to_networkx(self) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph()
         for r in self._read(f"MATCH (n:{NODE}) RETURN {_fields('n')}"):

@@ -29,6 +29,7 @@ import numpy as np
 
 from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.errors import NotFoundError, StoreError, StoreUnavailableError, ValidationError
+from lessons.graph.memory import paused_gc
 from lessons.graph.models import (
     Document,
     Edge,
@@ -521,13 +522,19 @@ class SqliteStore:
             edges = dict(self._db.execute("SELECT rel, count(*) FROM edges GROUP BY rel"))
         return StoreStats(nodes=nodes, edges=edges)
 
+    @paused_gc
     def to_networkx(self) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph()
         with self._lock:
-            for node_id, label, props in self._db.execute("SELECT id, label, props FROM nodes"):
-                graph.add_node(node_id, label=label, **json.loads(props))
-            for src, rel, dst, props in self._db.execute("SELECT src, rel, dst, props FROM edges"):
-                graph.add_edge(src, dst, key=rel, rel=rel, **json.loads(props))
+            nodes = self._db.execute("SELECT id, label, props FROM nodes").fetchall()
+            edges = self._db.execute("SELECT src, rel, dst, props FROM edges").fetchall()
+        graph.add_nodes_from(
+            (node_id, {"label": label, **json.loads(props)}) for node_id, label, props in nodes
+        )
+        graph.add_edges_from(  # most edges have no properties: skip decoding their "{}"
+            (src, dst, rel, {"rel": rel} if props == "{}" else {"rel": rel, **json.loads(props)})
+            for src, rel, dst, props in edges
+        )
         return graph
 
     def close(self) -> None:
