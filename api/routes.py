@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import pydantic
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -167,7 +168,7 @@ def create_failure(
 ) -> FailureContext:
     """Record a new failure, with the components it affected and its team."""
     context = service.create_failure(store, embedder, draft)
-    response.headers["Location"] = f"/v1/failures/{context.failure.id}"
+    response.headers["Location"] = f"/v1/failures/{quote(context.failure.id)}"  # ASCII
     return context
 
 

@@ -34,6 +34,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from lessons.graph.embeddings import Embedder, node_vectors
 from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
 from lessons.graph.models import (
+    FAILURE_ID_RULE,
+    MAX_FAILURE_ID,
     Action,
     Cause,
     CauseRole,
@@ -51,6 +53,7 @@ from lessons.graph.models import (
     PracticeStatus,
     RelType,
     Team,
+    check_failure_id,
     entity_id,
     failure_id,
     slugify,
@@ -68,7 +71,6 @@ from lessons.graph.store import DocumentGraph, GraphStore
 MAX_PAGE = 100  # most items one page of a list may hold
 MAX_DEPTH = 3  # deepest neighbourhood a graph request may ask for
 MAX_SEARCH_DEPTH = 100  # search ranks this many hits at most (offset + limit)
-FAILURE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"  # the rule of `Failure.id`
 
 
 # -- what callers send ------------------------------------------------------------------
@@ -87,7 +89,11 @@ Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_stor
 Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_storable)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_storable)]
 Short = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
-FailureId = Annotated[str, Field(pattern=FAILURE_ID_PATTERN)]
+FailureId = Annotated[
+    str,
+    Field(max_length=MAX_FAILURE_ID, description=FAILURE_ID_RULE),
+    AfterValidator(check_failure_id),
+]
 
 
 class _Input(BaseModel):
@@ -336,8 +342,19 @@ def get_failure(store: GraphStore, failure_id: str) -> FailureContext:
     return failure_context(store, failure_id)
 
 
-def create_failure(store: GraphStore, embedder: Embedder, draft: FailureDraft) -> FailureContext:
-    """Write a new failure (with its components and team); raises `AlreadyExistsError`."""
+def create_failure(
+    store: GraphStore,
+    embedder: Embedder,
+    draft: FailureDraft,
+    *,
+    causes: Sequence[CauseLink] = (),
+    recurrence_of: str | None = None,
+) -> FailureContext:
+    """Write a new failure with its components and team, and optionally its `causes` and the
+    earlier failure it is a recurrence of; raises `AlreadyExistsError`.
+
+    Every name and link is checked before anything is written, so an error changes nothing.
+    """
     with _allocating:
         if draft.id is None:
             fid = _unused_failure_id(store, draft.title)
@@ -367,6 +384,10 @@ def create_failure(store: GraphStore, embedder: Embedder, draft: FailureDraft) -
         if draft.team is not None:
             team = writes.entity(Label.TEAM, draft.team)
             writes.edge(Edge(source=fid, rel=RelType.OWNED_BY, target=team))
+        for link in causes:
+            writes.edge(_caused_by(writes, fid, link))
+        if recurrence_of is not None:
+            writes.edge(_recurrence(store, fid, recurrence_of))
         writes.commit(embedder)
     return failure_context(store, fid)
 
@@ -532,26 +553,30 @@ def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: Caus
     and evidence of one it has: competing hypotheses live side by side as `proposed`."""
     _failure(store, failure_id)
     writes = _Writes(store)
-    cause = writes.entity(
-        Label.CAUSE, link.name, category=link.category, description=link.description
-    )
-    writes.edge(
-        Edge(
-            source=failure_id,
-            rel=RelType.CAUSED_BY,
-            target=cause,
-            role=link.role,
-            status=link.status,
-            evidence=link.evidence,
-        )
-    )
+    edge = _caused_by(writes, failure_id, link)
+    writes.edge(edge)
     writes.commit(embedder)
-    node = store.get(cause)
+    node = store.get(edge.target)
     assert isinstance(node, Cause)
     return CauseView(
         id=node.id,
         name=node.name,
         role=link.role.value,
+        status=link.status,
+        evidence=link.evidence,
+    )
+
+
+def _caused_by(writes: _Writes, failure_id: str, link: CauseLink) -> Edge:
+    """The CAUSED_BY edge of `link`, its cause found or added to `writes`."""
+    cause = writes.entity(
+        Label.CAUSE, link.name, category=link.category, description=link.description
+    )
+    return Edge(
+        source=failure_id,
+        rel=RelType.CAUSED_BY,
+        target=cause,
+        role=link.role,
         status=link.status,
         evidence=link.evidence,
     )
@@ -670,16 +695,21 @@ def add_action(
 def add_recurrence(store: GraphStore, failure_id: str, link: RecurrenceLink) -> FailureContext:
     """Record that a failure is a recurrence of the earlier failure `link.of`."""
     _failure(store, failure_id)
-    if link.of == failure_id:
+    store.upsert_edges([_recurrence(store, failure_id, link.of)])
+    return failure_context(store, failure_id)
+
+
+def _recurrence(store: GraphStore, failure_id: str, of: str) -> Edge:
+    """The edge that makes `failure_id` a recurrence of the failure `of`, once `of` is checked."""
+    if of == failure_id:
         raise ValidationError("a failure cannot be a recurrence of itself")
-    target = store.get_many([link.of]).get(link.of)
+    target = store.get_many([of]).get(of)
     if not isinstance(target, Failure):
         raise ValidationError(
-            f"no failure with id {link.of!r} to be a recurrence of",
+            f"no failure with id {of!r} to be a recurrence of",
             hint="Give the id of an existing failure in `of`.",
         )
-    store.upsert_edges([Edge(source=failure_id, rel=RelType.RECURRENCE_OF, target=link.of)])
-    return failure_context(store, failure_id)
+    return Edge(source=failure_id, rel=RelType.RECURRENCE_OF, target=of)
 
 
 def failure_graph(store: GraphStore, failure_id: str, depth: int = 1) -> FailureGraph:
@@ -864,14 +894,15 @@ class _Writes:
     def __init__(self, store: GraphStore) -> None:
         self.store = store
         self.nodes: dict[str, Node] = {}
-        self.edges: list[Edge] = []
+        self.edges: dict[tuple[str, str, str], Edge] = {}
 
     def node(self, node: Node) -> str:
         self.nodes.setdefault(node.id, node)
         return node.id
 
     def edge(self, edge: Edge) -> None:
-        self.edges.append(edge)
+        """Add an edge; a later one between the same nodes of the same type replaces it."""
+        self.edges[edge.key] = edge
 
     def entity(self, label: Label, ref: str, **properties: Any) -> str:
         """The id of the shared entity `ref` names (its id or name), created when missing."""
@@ -901,7 +932,7 @@ class _Writes:
         if nodes:
             self.store.upsert_nodes(nodes, node_vectors(embedder, nodes))
         if self.edges:
-            self.store.upsert_edges(self.edges)
+            self.store.upsert_edges(list(self.edges.values()))
 
 
 def _failure(store: GraphStore, failure_id: str) -> Failure:

@@ -99,32 +99,84 @@ EDGE_ENDPOINTS: dict[RelType, tuple[Label, Label]] = {
     RelType.DOCUMENTED_IN: (Label.FAILURE, Label.DOCUMENT),
 }
 
-_FAILURE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_ASCII_FAILURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+MAX_FAILURE_ID = 200
+FAILURE_ID_RULE = (
+    "failure ids are ASCII letters, digits, '.', '_' or '-' starting with a letter or digit, "
+    "or a lower-case slug such as '数据库-宕机' (at most 200 characters)"
+)
+
+
+def name_words(text: str) -> list[str]:
+    """The lower-case words that ids and name keys are made of.
+
+    After NFKC, a letter or digit with an ASCII form is folded to it ("Ä" -> "a"), so names
+    in Latin letters keep the ids they always had; any other letter or digit is case-folded
+    and kept with its combining marks ("数", "डे"). Other ASCII characters separate words;
+    other characters ("’", "—") are dropped, as they always were.
+    """
+    folded: list[str] = []
+    after_kept_letter = False
+    for char in unicodedata.normalize("NFKC", text):
+        kind = unicodedata.category(char)[0]
+        if kind in "LN":
+            ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            word_char = ascii_form.lower() or char.casefold()
+            folded.append(word_char)
+            after_kept_letter = not word_char.isascii()
+        elif kind == "M" and after_kept_letter:
+            folded.append(char)
+        elif char.isascii():
+            folded.append(" ")
+            after_kept_letter = False
+    return "".join(folded).split()
 
 
 def slugify(text: str, max_length: int = 80) -> str:
-    """Lower-case ASCII slug: `"DB Connection-Pool down!"` -> `"db-connection-pool-down"`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-")
+    """Lower-case slug of `text`'s words (`name_words`), NFKC-normalised:
+    `"DB Connection-Pool down!"` -> `"db-connection-pool-down"`, `"数据库 宕机"` -> `"数据库-宕机"`.
+    """
+    slug = "-".join(name_words(text))[:max_length].rstrip("-")
+    return unicodedata.normalize("NFKC", slug)
 
 
 def entity_id(label: Label, name: str) -> str:
     """Id of a shared entity (cause, component, team, practice) from its normalised name."""
     slug = slugify(name)
     if not slug:
-        raise ValidationError(f"{label} name {name!r} has no letters or digits")
+        raise ValidationError(
+            f"{label} name {name!r} has no letters or digits: "
+            f"name the {label.lower()} in words (any language) or leave it out"
+        )
     return f"{label.lower()}:{slug}"
+
+
+def is_failure_id(value: str) -> bool:
+    """Whether `value` is a failure id: ASCII letters, digits, '.', '_' or '-' starting with a
+    letter or digit, or the slug of a name in another script ("数据库宕机"); at most 200."""
+    if _ASCII_FAILURE_ID.fullmatch(value):
+        return True
+    return 0 < len(value) <= MAX_FAILURE_ID and slugify(value, MAX_FAILURE_ID) == value
 
 
 def failure_id(candidate: str) -> str:
     """A valid failure id: `candidate` itself when it is already id-shaped, else its slug."""
-    if _FAILURE_ID.match(candidate):
+    if is_failure_id(candidate):
         return candidate
     slug = slugify(candidate)
     if not slug:
-        raise ValidationError(f"cannot make a failure id from {candidate!r}")
+        raise ValidationError(
+            f"{candidate!r} cannot be a failure id: it has no letters or digits; "
+            "give an id with letters or digits (any language)"
+        )
     return slug
+
+
+def check_failure_id(value: str) -> str:
+    """`value` if it is a failure id (`is_failure_id`), else `ValueError` with the rule."""
+    if not is_failure_id(value):
+        raise ValueError(FAILURE_ID_RULE)
+    return value
 
 
 class NodeBase(BaseModel):
@@ -161,12 +213,7 @@ class Failure(NodeBase):
     timeline: tuple[str, ...] = ()
     recurrence_of: tuple[str, ...] = ()  # ids the source document declared, linked when present
 
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not _FAILURE_ID.match(value):
-            raise ValueError("failure ids are letters, digits, '.', '_' or '-' (at most 200)")
-        return value
+    _id_shape = field_validator("id")(check_failure_id)
 
     def search_text(self) -> str:
         return f"{self.title}. {self.summary}"

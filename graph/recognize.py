@@ -24,23 +24,19 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
 import numpy as np
+import pydantic
 from pydantic import BaseModel, Field, model_validator
 
 from lessons.graph.embeddings import Embedder
-from lessons.graph.failures import (
-    CauseLink,
-    FailureDraft,
-    RecurrenceLink,
-    add_cause,
-    add_recurrence,
-    create_failure,
-)
+from lessons.graph.errors import ValidationError
+from lessons.graph.failures import CauseLink, FailureDraft, create_failure
 from lessons.graph.models import (
     CauseRole,
     Failure,
@@ -52,7 +48,6 @@ from lessons.graph.models import (
 from lessons.graph.resolution import resolve_names
 from lessons.graph.search import (
     FailureContext,
-    failure_context,
     failure_contexts,
     matched_terms,
     reciprocal_rank_fusion,
@@ -403,24 +398,33 @@ def record(
     recurrence_of: str | None = None,
 ) -> FailureContext:
     """Store the recognised failure (with its components and suspected causes); with
-    `recurrence_of`, link it as a recurrence of that past failure, as the user confirmed."""
+    `recurrence_of`, link it as a recurrence of that past failure, as the user confirmed.
+
+    Everything is checked before anything is written: a bad name or link raises
+    `ValidationError` and leaves the store as it was."""
     text = query.text()
     title = query.title or split_passages(text)[0]
-    created = create_failure(
-        store,
-        embedder,
-        FailureDraft(
+    try:
+        draft = FailureDraft(
             title=title[:500],
             summary=query.description or title,
             components=query.components,
             tags=query.tags,
             occurred_at=datetime.now(UTC),
             team=None,
-        ),
+        )
+        causes = [CauseLink(name=cause, role=CauseRole.ROOT) for cause in query.causes]
+    except pydantic.ValidationError as e:
+        raise _not_recordable(e) from e
+    return create_failure(store, embedder, draft, causes=causes, recurrence_of=recurrence_of)
+
+
+def _not_recordable(error: pydantic.ValidationError) -> ValidationError:
+    """The first problem pydantic found in what is to be recorded, said for the user."""
+    first = error.errors()[0]
+    field = "cause" if error.title == CauseLink.__name__ else ".".join(map(str, first["loc"]))
+    value = textwrap.shorten(repr(first["input"]), 80)
+    return ValidationError(
+        f"cannot record the failure: {field} {value}: {first['msg']}",
+        hint="Nothing was stored; fix that value and record the failure again.",
     )
-    failure_id = created.failure.id
-    for cause in query.causes:
-        add_cause(store, embedder, failure_id, CauseLink(name=cause, role=CauseRole.ROOT))
-    if recurrence_of is not None:
-        return add_recurrence(store, failure_id, RecurrenceLink(of=recurrence_of))
-    return failure_context(store, failure_id)

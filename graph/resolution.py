@@ -3,12 +3,15 @@
 "DB connection pool exhausted" and "database connection-pool exhaustion" are one cause;
 "DNS misconfiguration" and "DNS provider outage" are two. Two names are the same entity when
 
-1. their *name keys* are equal: lower-cased words, common abbreviations expanded, British
-   spellings made American, plural and verb endings stemmed, sorted; or
-2. the cosine of their embeddings is at least `SAME_ENTITY_COSINE`, a threshold that
-   `bench/resolution.py` calibrates on hand-labelled pairs (bench/data/cause-pairs.jsonl),
-   and neither name says the opposite of the other ("too low" / "too high": such names
-   embed almost alike, yet are different causes).
+1. their *name keys* are equal: lower-cased words (in any script), common abbreviations
+   expanded, British spellings made American, plural and verb endings stemmed, sorted; or
+2. both are in Latin letters, the cosine of their embeddings is at least
+   `SAME_ENTITY_COSINE`, a threshold that `bench/resolution.py` calibrates on hand-labelled
+   pairs (bench/data/cause-pairs.jsonl), and neither name says the opposite of the other
+   ("too low" / "too high": such names embed almost alike, yet are different causes).
+
+A name also names an entity when its key is the key of one of the entity's aliases
+(`names_entity`); import and `recognize` resolve names by that one rule.
 
 The decision to merge is recorded on the edges that used the other name (`Edge.alias`), so
 `unmerge` can split it again.
@@ -16,9 +19,7 @@ The decision to merge is recorded on the edges that used the other name (`Edge.a
 
 from __future__ import annotations
 
-import contextlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ from lessons.graph.models import (
     RelType,
     Team,
     entity_id,
+    name_words,
 )
 from lessons.graph.store import DocumentGraph, GraphStore, ScoredId
 
@@ -112,10 +114,10 @@ def _stem(word: str) -> str:
 
 def name_key(name: str) -> str:
     """A key equal for names that differ only in case, punctuation, abbreviation, spelling,
-    word endings and word order."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    word endings and word order; words in any script count (`name_words`), so two equal
+    Chinese names share a key. Empty only for a name with no letters or digits."""
     words: list[str] = []
-    for word in re.findall(r"[a-z0-9]+", ascii_name):
+    for word in name_words(name):
         word = BRITISH.get(word, word)
         words.extend(ABBREVIATIONS.get(word, word).split())
     return " ".join(sorted({_stem(w) for w in words if w not in FILLER}))
@@ -148,11 +150,25 @@ def opposed(a: str, b: str) -> bool:
 
 def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_COSINE) -> bool:
     """Whether two names, whose embeddings have this cosine, name one entity. An empty name
-    key (no ASCII letters or digits, as in "数据库连接池耗尽") is equal to no other."""
+    key (no letters or digits) is equal to no other.
+
+    Names with letters outside the Latin script are the same entity by their name keys only,
+    never by cosine: the default model, all-MiniLM-L6-v2, is English and embeds such names
+    alike whatever they mean ("数据库连接池耗尽" and "证书过期", certificate expired: 0.88;
+    "数据库 timeout" and "证书 timeout": 0.99), so their cosine says nothing.
+    """
     key = name_key(a)
     if key and key == name_key(b):
         return True
+    if not (_latin(a) and _latin(b)):
+        return False
     return cosine >= threshold and not opposed(a, b)
+
+
+def _latin(name: str) -> bool:
+    """Whether the name has ASCII letters and no letters without an ASCII form."""
+    folded = "".join(name_words(name))
+    return folded.isascii() and any(char.isalpha() for char in folded)
 
 
 SharedEntity = Cause | Component | Practice | Team
@@ -196,11 +212,8 @@ def resolve_names(
     id comes from the name, else the first of its label's `NEAREST` that `names_entity`
     accepts (the import's rules, plus the name keys of aliases). Names that name no stored
     entity, or have no letters or digits, are left out."""
-    wanted = list(dict.fromkeys(n for n in names if any(ch.isalnum() for ch in n[1])))
-    ids: dict[tuple[Label, str], str] = {}
-    for label, name in wanted:
-        with contextlib.suppress(ValidationError):  # no ASCII letters or digits: no id
-            ids[(label, name)] = entity_id(label, name)
+    wanted = list(dict.fromkeys(n for n in names if name_words(n[1])))
+    ids = {(label, name): entity_id(label, name) for label, name in wanted}
     stored = store.get_many(set(ids.values()))
     found = {named: node_id for named, node_id in ids.items() if node_id in stored}
     rest = [named for named in wanted if named not in found]
@@ -237,7 +250,8 @@ class EntityResolver:
 
     A name whose id is already taken is that entity (ids come from the normalised name).
     A new name is compared with the nearest entities of its label, in the store and earlier
-    in this run, and merged into the first that `same_entity` accepts.
+    in this run, and merged into the first that `names_entity` accepts: the same entity as
+    its name, or the name key of one of its aliases.
     """
 
     def __init__(self, store: GraphStore) -> None:
@@ -277,6 +291,7 @@ class EntityResolver:
                 self._remember(node, vectors.get(node_id))
             else:
                 self.merged[node_id] = target
+                self.keys.setdefault((node.label, name_key(node.name)), target)
         merges: list[Merge] = []
         for graph in graphs:
             merges.extend(self._rewrite(graph))
@@ -306,22 +321,22 @@ class EntityResolver:
     def _match(
         self, node: SharedEntity, vector: Vector | None, stored: list[tuple[SharedEntity, float]]
     ) -> str | None:
-        """The id of the entity `node` names, if another name of it is known: among its
-        nearest `stored` entities, or those created earlier in this run."""
-        candidates = {other.id: (other.name, score) for other, score in stored}
+        """The id of the entity `node` names (`names_entity`, as `recognize` resolves names),
+        if another name of it is known: among its nearest `stored` entities, or those created
+        or named earlier in this run."""
         same_key = self.keys.get((node.label, name_key(node.name)))
         if same_key is not None:
             return same_key
+        candidates = {other.id: (other, score) for other, score in stored}
         ids, matrix = self.vectors.get(node.label, ([], []))
         if vector is not None and ids:
             scores = np.stack(matrix) @ vector
             for index in np.argsort(-scores)[:NEAREST]:
                 known = self.known[ids[index]].node
-                candidates.setdefault(known.id, (known.name, float(scores[index])))
-        ranked = sorted(candidates.items(), key=lambda c: (-c[1][1], c[0]))
+                candidates.setdefault(known.id, (known, float(scores[index])))
+        ranked = sorted(candidates.values(), key=lambda c: (-c[1], c[0].id))
         return next(
-            (other_id for other_id, (name, score) in ranked if same_entity(node.name, name, score)),
-            None,
+            (other.id for other, score in ranked if names_entity(node.name, other, score)), None
         )
 
     def _rewrite(self, graph: DocumentGraph) -> list[Merge]:

@@ -142,3 +142,41 @@ def test_an_import_keeps_what_the_store_knows_about_shared_entities(
     run(store, embedder, first)
     cause = store.get("cause:db-connection-pool-exhausted")
     assert isinstance(cause, Cause) and cause.aliases == ("database connection-pool exhaustion",)
+
+
+POOL = "cause:connection-pool-exhausted"
+# Merged into POOL by cosine; the third name has the second's name key, but its cosine to
+# "connection pool exhausted" is 0.84, below SAME_ENTITY_COSINE.
+POOL_NAMES = [
+    "connection pool exhausted",
+    "database connection pool exhausted",
+    "DB connection-pool exhaustion",
+]
+
+
+def test_a_name_with_the_key_of_an_alias_lands_on_its_entity(
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    for name, doc in zip(POOL_NAMES[:2], "ab", strict=True):
+        run(store, embedder, write(tmp_path, f"{doc}.md", postmortem(f"inc-{doc}", name)))
+    report = run(store, embedder, write(tmp_path, "c.md", postmortem("inc-c", POOL_NAMES[2])))
+
+    assert [(m.alias, m.entity_id) for m in report.merges] == [(POOL_NAMES[2], POOL)]
+    assert causes_of(store, "inc-c") == {POOL: POOL_NAMES[2]}
+    cause = store.get(POOL)
+    assert isinstance(cause, Cause) and cause.aliases == tuple(POOL_NAMES[1:])
+    assert store.stats().nodes[Label.CAUSE.value] == 1
+
+
+def test_a_name_with_the_key_of_a_name_merged_in_the_same_run_lands_on_its_entity(
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    for name, doc in zip(POOL_NAMES, "abc", strict=True):
+        write(tmp_path / "docs", f"{doc}.md", postmortem(f"inc-{doc}", name))
+    report = run(store, embedder, tmp_path / "docs")
+
+    assert [(m.alias, m.entity_id) for m in report.merges] == [
+        (POOL_NAMES[1], POOL),
+        (POOL_NAMES[2], POOL),
+    ]
+    assert store.stats().nodes[Label.CAUSE.value] == 1

@@ -52,10 +52,21 @@ def test_same_entity_needs_an_equal_key_or_a_close_embedding() -> None:
     assert not same_entity(a, b, SAME_ENTITY_COSINE - 0.01)
 
 
-def test_names_with_no_ascii_letters_share_no_key() -> None:
-    assert name_key("数据库连接池耗尽") == name_key("证书过期") == ""
-    assert not same_entity("数据库连接池耗尽", "证书过期", cosine=0.0)
-    assert same_entity("数据库连接池耗尽", "数据库连接池已耗尽", SAME_ENTITY_COSINE)
+def test_names_in_other_scripts_share_a_key_when_they_are_the_same_words() -> None:
+    assert name_key("数据库连接池耗尽") == name_key(" 数据库连接池耗尽。") == "数据库连接池耗尽"
+    assert name_key("数据库连接池耗尽") != name_key("证书过期")
+    assert name_key("Сбой DNS") == name_key("dns СБОЙ")
+    assert name_key("—\uff1f") == ""
+
+
+def test_names_outside_the_latin_script_are_the_same_entity_by_key_only() -> None:
+    # all-MiniLM-L6-v2 gives these cosines; only equal keys may merge such names.
+    assert not same_entity("数据库连接池耗尽", "证书过期", cosine=0.88)
+    assert not same_entity("数据库 timeout", "证书 timeout", cosine=0.99)
+    assert not same_entity("数据库连接池耗尽", "connection pool exhausted", cosine=0.99)
+    assert same_entity("数据库连接池耗尽", "数据库连接池耗尽", cosine=0.0)
+    assert same_entity("Zürich DNS outage", "zurich dns outages", cosine=0.0)
+    assert same_entity("Café DNS misconfiguration", "DNS misconfigured", SAME_ENTITY_COSINE)
 
 
 def test_a_name_names_an_entity_by_its_name_or_the_key_of_an_alias() -> None:
@@ -68,4 +79,5 @@ def test_a_name_names_an_entity_by_its_name_or_the_key_of_an_alias() -> None:
     assert names_entity("Connection pools exhausted", pool, cosine=0.0)  # the name's key
     assert names_entity("pool of connections ran out", pool, SAME_ENTITY_COSINE)
     assert not names_entity("pool of connections ran out", pool, SAME_ENTITY_COSINE - 0.01)
-    assert not names_entity("证书过期", pool, cosine=0.0)  # an empty key matches no alias
+    assert names_entity("数据库连接池耗尽", pool, cosine=0.0)  # an alias in another script
+    assert not names_entity("证书过期", pool, cosine=0.99)
