@@ -158,6 +158,11 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def _days_before(day: date, days: int) -> date:
+    """The day `days` before `day`, or the first day there is."""
+    return date.fromordinal(max(day.toordinal() - days, 1))
+
+
 def _in_force(attrs: Attributes, day: date) -> bool:
     """Whether a practice (its node attributes) is in force on `day`."""
     if attrs.get("status") not in IN_FORCE_STATUSES:
@@ -271,7 +276,7 @@ def _recurring_causes(
         np.arange(len(causes), dtype=np.int64), [len(by_cause[c]) for c in causes]
     )
     ranks = _pagerank(failure_end, cause_end, len(failure_number) + len(causes))
-    recent_after = date.fromordinal(as_of.toordinal() - recent_days)
+    recent_after = _days_before(as_of, recent_days)
 
     found = []
     for number, cause in enumerate(causes, start=len(failure_number)):
@@ -535,7 +540,7 @@ def _practice_effectiveness(view: _View, as_of: date) -> PracticeEffectiveness:
         window = (as_of - adopted).days
         rate_before = rate_after = None
         if window > 0:
-            window_start = bisect_left(when, date.fromordinal(adopted.toordinal() - window))
+            window_start = bisect_left(when, _days_before(adopted, window))
             rate_before = (adoption - window_start) * DAYS_PER_YEAR / window
             rate_after = len(after) * DAYS_PER_YEAR / window
         effects.append(

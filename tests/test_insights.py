@@ -353,3 +353,14 @@ def test_insights_on_an_empty_graph(store: GraphStore) -> None:
     assert everything.recurring_causes == [] and everything.failure_clusters == []
     assert everything.practice_effectiveness.practices == []
     assert everything.timing.median_days_to_adaptation is None
+
+
+def test_insights_as_of_the_first_and_last_days_there_are(story: GraphStore) -> None:
+    """Windows reaching back before 0001-01-01 start there instead of failing."""
+    graph = story.to_networkx()
+    assert all_insights(graph, as_of=date.min).recurring_causes == []  # nothing happened yet
+    latest = all_insights(graph, as_of=date.max)
+    assert latest.recurring_causes
+    assert all(c.recent_failures == 0 for c in latest.recurring_causes)
+    judged = latest.practice_effectiveness.practices
+    assert judged and all(p.rate_before is not None for p in judged)
