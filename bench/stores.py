@@ -4,7 +4,8 @@
     python bench/stores.py search [--n 10000] [--queries 200]
 
 Neo4j is the real Neo4j Community 5.26 the tests use (tests/neo4j/server.py, started here with
-a 2 GiB page cache and the full JIT), or the server named by LESSONS_BENCH_NEO4J_URI (with
+a 2 GiB page cache, the full JIT and the settings docker-compose.yml gives production: see
+SERVER_SETTINGS), or the server named by LESSONS_BENCH_NEO4J_URI (with
 LESSONS_BENCH_NEO4J_USER / LESSONS_BENCH_NEO4J_PASSWORD; its data is wiped).
 
 `import`: N generated postmortems (bench/generate.py) are imported once to fill a vector cache

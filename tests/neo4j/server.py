@@ -84,10 +84,17 @@ def build_launcher() -> Path:
     return TARGET
 
 
+# Server settings beyond the defaults, the same as docker-compose.yml gives a production Neo4j:
+# merge the vector indexes' Lucene segments sooner (Neo4j's default factor is 50), so vector
+# queries stay fast as many small imports add to them (docs/benchmarks.md).
+SERVER_SETTINGS = {"internal.dbms.index.vector.standard_merge_factor": "4"}
+
+
 class Neo4jServer:
     """A Neo4j server in its own JVM and temporary data directory, on a loopback port.
 
-    ``password=None`` disables auth; otherwise user ``neo4j`` has that password.
+    ``password=None`` disables auth; otherwise user ``neo4j`` has that password. ``settings``
+    go to the server's ``neo4j.conf`` (default: ``SERVER_SETTINGS``).
     """
 
     def __init__(
@@ -98,6 +105,7 @@ class Neo4jServer:
         heap: str = "1g",
         pagecache_mb: int = 128,
         fast_start: bool = True,
+        settings: dict[str, str] | None = None,
     ):
         self.user = "neo4j"
         self.password = password
@@ -105,6 +113,7 @@ class Neo4jServer:
         self.heap = heap
         self.pagecache_mb = pagecache_mb
         self.fast_start = fast_start
+        self.settings = SERVER_SETTINGS if settings is None else settings
         self.uri = ""
         self._process: subprocess.Popen | None = None
         self._home: Path | None = None
@@ -126,6 +135,9 @@ class Neo4jServer:
         self.port = self.port or _free_port()
         self.uri = f"bolt://127.0.0.1:{self.port}"
         self._home = Path(tempfile.mkdtemp(prefix="lessons-neo4j-"))
+        self._home.joinpath("neo4j.conf").write_text(
+            "".join(f"{key}={value}\n" for key, value in self.settings.items())
+        )
         env = {
             **os.environ,
             "NEO4J_PARENT_PID": str(os.getpid()),

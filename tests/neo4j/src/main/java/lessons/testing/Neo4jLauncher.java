@@ -1,5 +1,6 @@
 package lessons.testing;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -23,7 +24,8 @@ import org.neo4j.io.ByteUnit;
  * {@code NEO4J_PASSWORD} is set, auth is enabled and user {@code neo4j} gets that password
  * (at least 8 characters); otherwise auth is disabled. If {@code NEO4J_PARENT_PID} is set, the
  * server also shuts down when that process exits, so a killed test run leaves no JVM behind.
- * {@code NEO4J_PAGECACHE_MB} sizes the page cache (default 128; benchmarks use more).
+ * {@code NEO4J_PAGECACHE_MB} sizes the page cache (default 128; benchmarks use more). Further
+ * settings are read from {@code HOME_DIR/neo4j.conf} when it exists (the server's own format).
  * Prints {@code NEO4J READY bolt://127.0.0.1:PORT} once the database is available and shuts
  * down cleanly on SIGTERM.
  */
@@ -38,7 +40,12 @@ public final class Neo4jLauncher {
         String password = System.getenv("NEO4J_PASSWORD");
         long pageCacheMb = Long.parseLong(System.getenv().getOrDefault("NEO4J_PAGECACHE_MB", "128"));
 
-        DatabaseManagementService service = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        Path settings = home.resolve("neo4j.conf");
+        if (Files.exists(settings)) {
+            builder.loadPropertiesFromFile(settings);
+        }
+        DatabaseManagementService service = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(HttpConnector.enabled, false)
