@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -131,9 +132,10 @@ class SearchHit(BaseModel):
     context: FailureContext
 
 
-# What hangs off a failure's lessons and experiments: reached in one two-hop walk that never
-# crosses a shared entity (a cause or component would fan out to every failure it touched).
-LEARNED = [RelType.TAUGHT, RelType.ADOPTED_AS, RelType.INVESTIGATED_BY, RelType.TESTED]
+# What hangs off a failure's lessons and experiments: the practices a lesson became and the
+# causes an experiment tested. Walked from the lessons and experiments alone, never from a
+# shared entity (a cause or component would fan out to every failure it touched).
+LEARNED = [RelType.ADOPTED_AS, RelType.TESTED]
 
 
 def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
@@ -147,11 +149,14 @@ def failure_contexts(store: GraphStore, failure_ids: Sequence[str]) -> dict[str,
     if not failure_ids:
         return {}
     around = store.neighbours(failure_ids)
-    learned = store.neighbours(failure_ids, LEARNED, depth=2)
-    nodes = {n.id: n for n in [*around.nodes, *learned.nodes]}
+    nodes = {n.id: n for n in around.nodes}
     out: dict[str, list[str]] = {}
-    for edge in learned.edges:
-        out.setdefault(edge.source, []).append(edge.target)
+    learned_from = [n.id for n in around.nodes if isinstance(n, Lesson | Experiment)]
+    if learned_from:
+        learned = store.neighbours(learned_from, LEARNED)
+        nodes.update((n.id, n) for n in learned.nodes)
+        for edge in learned.edges:
+            out.setdefault(edge.source, []).append(edge.target)
     touching: dict[str, list[Edge]] = {fid: [] for fid in failure_ids}
     for edge in sorted(around.edges, key=lambda e: _natural_order(e.target)):
         for end in {edge.source, edge.target} & touching.keys():
@@ -277,9 +282,14 @@ def ranked_candidates(
     store: GraphStore, embedder: Embedder, label: Label, query: str, *, limit: int
 ) -> list[Candidate]:
     """The `limit` nodes with `label` best for `query`: the top CANDIDATES of vector search
-    and of keyword search, fused by reciprocal rank fusion."""
-    vector_hits = store.vector_search([label], embedder.encode([query])[0], CANDIDATES)
-    keyword_hits = store.keyword_search([label], query, CANDIDATES)
+    and of keyword search, fused by reciprocal rank fusion.
+
+    The keyword search runs in a thread while the query is encoded (torch releases the GIL):
+    on Neo4j at 100k failures that took 5-8 ms off a search (docs/benchmarks.md)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        keyword_future = pool.submit(store.keyword_search, [label], query, CANDIDATES)
+        vector_hits = store.vector_search([label], embedder.encode([query])[0], CANDIDATES)
+        keyword_hits = keyword_future.result()
     vector_ranks = {h.id: (rank, h.score) for rank, h in enumerate(vector_hits, start=1)}
     keyword_ranks = {h.id: rank for rank, h in enumerate(keyword_hits, start=1)}
     fused = reciprocal_rank_fusion([[h.id for h in vector_hits], [h.id for h in keyword_hits]])
