@@ -25,12 +25,6 @@ from lessons.graph.settings import DEFAULT_MODEL
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float32]
 
-# Torch's OpenMP threads busy-wait after each encode by default, holding the cores the store
-# (a Neo4j on the same host, SQLite) needs next. Sleeping instead cut the p95 of a search on
-# Neo4j from 124 to 77 ms at 10k failures, for 2-6% slower bulk encoding (docs/benchmarks.md).
-# Read once, when torch loads; set OMP_WAIT_POLICY=ACTIVE to choose otherwise.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 class Embedder(Protocol):
     """Turns texts into normalised vectors of `dimension` floats."""

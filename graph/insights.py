@@ -78,7 +78,7 @@ class _Pairs:
 class _View:
     """What insights read from the projection, in one pass over nodes and one over edges."""
 
-    nodes: dict[Label, dict[str, Attributes]]  # label -> id -> attributes
+    nodes: dict[str, dict[str, Attributes]]  # label -> id -> attributes
     days: dict[str, date]  # failure -> day, for the failures that have one, oldest first
     edges: dict[RelType, _Pairs]
 
@@ -105,18 +105,64 @@ class _Needs:
         )
 
 
+INDEX = "lessons.insights.index"  # key of the index in `graph.graph` (see `indexed`)
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """A frozen graph's nodes by label and edges by type."""
+
+    nodes: dict[str, dict[str, Attributes]]  # label -> id -> the graph's own attribute dict
+    edges: dict[str, _Pairs]  # relationship type -> its edges
+
+
+@paused_gc
+def indexed(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """`graph`, frozen, with its nodes listed by label and its edges by type, so each insight
+    reads only what it needs instead of walking the whole graph (at 100k failures that walk
+    was 0.8-1.0 s of every insight; building the index costs about one walk).
+
+    Frozen (`networkx.freeze`), no node or edge can be added or removed, so the index stays
+    true; node attributes are read through it live. Index a projection once and ask it many
+    insights (the API caches one per store revision). Insights work on unindexed graphs too.
+    """
+    nodes: dict[str, dict[str, Attributes]] = defaultdict(dict)
+    for node, attrs in graph.nodes(data=True):
+        nodes[attrs.get("label")][node] = attrs
+    edges: dict[str, _Pairs] = defaultdict(lambda: _Pairs([], []))
+    for source, target, rel in graph.edges(keys=True):
+        pairs = edges[rel]
+        pairs.sources.append(source)
+        pairs.targets.append(target)
+    graph.graph[INDEX] = _Index(dict(nodes), dict(edges))
+    return nx.freeze(graph)
+
+
+def _index(graph: nx.MultiDiGraph) -> _Index | None:
+    """The index `indexed` gave `graph`, if it is still frozen (a copy is not)."""
+    index = graph.graph.get(INDEX)
+    return index if isinstance(index, _Index) and nx.is_frozen(graph) else None
+
+
 def _read(graph: nx.MultiDiGraph, needs: _Needs, as_of: date | None = None) -> _View:
     """The nodes and edges an insight needs; with `as_of`, without the failures that happened
     after it (their edges stay, so look failures up in `nodes`).
 
-    One pass over all edges in the order the projection holds them is cheaper than reading
+    From the graph's index if it has one (`indexed`); otherwise one pass over all nodes and
+    one over all edges in the order the projection holds them, which is cheaper than reading
     fewer edges from their targets' side (measured at 100k failures: memory order wins).
     """
-    nodes: dict[Label, dict[str, Attributes]] = {label: {} for label in needs.labels}
+    index = _index(graph)
+    labelled: Iterable[tuple[str, Attributes]]
+    if index is None:
+        labelled = graph.nodes(data=True)
+    else:
+        labelled = (item for label in needs.labels for item in index.nodes.get(label, {}).items())
+    nodes: dict[str, dict[str, Attributes]] = {label: {} for label in needs.labels}
     failures = nodes.get(Label.FAILURE)
     days: dict[str, date] = {}
-    for node, attrs in graph.nodes(data=True):
-        by_id = nodes.get(attrs.get("label"))
+    for node, attrs in labelled:
+        by_id = nodes.get(attrs.get("label", ""))
         if by_id is None:
             continue
         if by_id is failures and (day := _day(attrs.get("occurred_at"))) is not None:
@@ -127,13 +173,16 @@ def _read(graph: nx.MultiDiGraph, needs: _Needs, as_of: date | None = None) -> _
     chronological = sorted(days)  # ties by id, then a stable sort by day
     chronological.sort(key=days.__getitem__)
 
-    edges = {rel: _Pairs([], []) for rel in needs.rels}
-    pairs_of = edges.get  # bound once: this loop runs once per edge of the graph
-    for source, target, rel in graph.edges(keys=True):
-        pairs = pairs_of(rel)
-        if pairs is not None:
-            pairs.sources.append(source)
-            pairs.targets.append(target)
+    if index is not None:
+        edges = {rel: index.edges.get(rel, _Pairs([], [])) for rel in needs.rels}
+    else:
+        edges = {rel: _Pairs([], []) for rel in needs.rels}
+        pairs_of = edges.get  # bound once: this loop runs once per edge of the graph
+        for source, target, rel in graph.edges(keys=True):
+            pairs = pairs_of(rel)
+            if pairs is not None:
+                pairs.sources.append(source)
+                pairs.targets.append(target)
     return _View(nodes, {f: days[f] for f in chronological}, edges)
 
 

@@ -1,7 +1,7 @@
 """Each insight on a small hand-built graph whose answers were worked out by hand.
 
 The graph is written through the GraphStore protocol into each store (the `store` fixture
-runs every test on SQLite and on the real Neo4j), and the insights read `store.to_networkx()`.
+runs every test on SQLite and on the real Neo4j), and the insights read `project(store)`.
 
 The story, as of 2025-01-01 (`AS_OF`):
 
@@ -35,8 +35,10 @@ The story, as of 2025-01-01 (`AS_OF`):
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import networkx as nx
 import pytest
 
 from lessons.graph.insights import (
@@ -46,6 +48,7 @@ from lessons.graph.insights import (
     RecurrenceGap,
     all_insights,
     failure_clusters,
+    indexed,
     learning_gaps,
     practice_effectiveness,
     recurring_causes,
@@ -170,6 +173,18 @@ def story_edges() -> list[Edge]:
     return edges
 
 
+Projector = Callable[[GraphStore], nx.MultiDiGraph]
+
+
+@pytest.fixture(params=["walked", "indexed"])
+def project(request: pytest.FixtureRequest) -> Projector:
+    """The store's projection as insights get it: plain (each insight walks the whole graph)
+    or `indexed` (each insight reads the index); every test runs on both."""
+    if request.param == "indexed":
+        return lambda store: indexed(store.to_networkx())
+    return lambda store: store.to_networkx()
+
+
 @pytest.fixture
 def story(store: GraphStore) -> GraphStore:
     store.upsert_nodes(story_nodes())
@@ -177,8 +192,8 @@ def story(store: GraphStore) -> GraphStore:
     return store
 
 
-def test_recurring_causes_rank_by_count_then_recency(story: GraphStore) -> None:
-    causes = recurring_causes(story.to_networkx(), as_of=AS_OF)
+def test_recurring_causes_rank_by_count_then_recency(story: GraphStore, project: Projector) -> None:
+    causes = recurring_causes(project(story), as_of=AS_OF)
     # a and c both caused 3 failures; a's last (f7, 2024-12-01) is more recent than c's
     # (f5, 2024-11-20). b and d caused 2; b's last is 2024-09-15, d's 2023-05-01 (f6 has no
     # date). e caused none, so it is not recurring.
@@ -198,12 +213,10 @@ def test_recurring_causes_rank_by_count_then_recency(story: GraphStore) -> None:
     # In force on 2025-01-01: p1 and p5 (adopted, no date) address a; p2 (verified) b;
     # p6 d (p4 is retired); only p3, proposed, addresses c.
     assert [x.addressed_by for x in causes] == [("p1", "p5"), (), ("p2",), ("p6",)]
-    assert recurring_causes(story.to_networkx(), as_of=AS_OF, min_failures=3)[1].cause_id == (
-        "cause:c"
-    )
+    assert recurring_causes(project(story), as_of=AS_OF, min_failures=3)[1].cause_id == ("cause:c")
 
 
-def test_recurring_cause_pagerank_on_a_star(store: GraphStore) -> None:
+def test_recurring_cause_pagerank_on_a_star(store: GraphStore, project: Projector) -> None:
     # Three failures, each caused only by cause a: a star with a in the middle (4 nodes).
     # With damping 0.85 and N = 4: p_a = 0.0375 + 0.85 * 3 * p_leaf and
     # p_leaf = 0.0375 + 0.85 * p_a / 3, so 0.2775 * p_a = 0.133125: p_a = 71/148.
@@ -212,13 +225,13 @@ def test_recurring_cause_pagerank_on_a_star(store: GraphStore) -> None:
     store.upsert_edges(
         [Edge(source=f, rel=RelType.CAUSED_BY, target="cause:a") for f in "f1 f2 f3".split()]
     )
-    (a,) = recurring_causes(store.to_networkx(), as_of=AS_OF)
+    (a,) = recurring_causes(project(store), as_of=AS_OF)
     assert a.pagerank == pytest.approx(71 / 148, abs=1e-9)
     assert a.share_of_failures == 1.0
 
 
-def test_learning_gaps(story: GraphStore) -> None:
-    gaps = learning_gaps(story.to_networkx(), as_of=AS_OF)
+def test_learning_gaps(story: GraphStore, project: Projector) -> None:
+    gaps = learning_gaps(project(story), as_of=AS_OF)
     assert gaps.as_of == AS_OF
     # f1 (p1) and f3 (p2) have a practice in force. f2's lesson became p3 (proposed), f4's
     # lesson became nothing, f6's became p4 (retired). Most recent first, undated last.
@@ -246,14 +259,14 @@ def test_learning_gaps(story: GraphStore) -> None:
     # As of 2024-02-01 only f1, f4 and f6 had happened. p1 was not adopted yet, but f1's
     # other practice, p5, has no date and counts as in force. Each cause then had one
     # failure, except d (f4, f6), which p6 (2023-06-01) addresses; b's p2 came later.
-    earlier = learning_gaps(story.to_networkx(), as_of=date(2024, 2, 1), min_failures=1)
+    earlier = learning_gaps(project(story), as_of=date(2024, 2, 1), min_failures=1)
     assert [f.failure_id for f in earlier.failures_without_practice] == ["f4", "f6"]
     assert [c.cause_id for c in earlier.unaddressed_causes] == ["cause:b", "cause:c"]
     assert earlier.overdue_actions == []
 
 
-def test_practice_effectiveness(story: GraphStore) -> None:
-    result = practice_effectiveness(story.to_networkx(), as_of=AS_OF)
+def test_practice_effectiveness(story: GraphStore, project: Projector) -> None:
+    result = practice_effectiveness(project(story), as_of=AS_OF)
     # Dated practices in force: p1, p2, p6, p7 (p5 has no date; p3 proposed; p4 retired).
     # p1 (adopted 2024-03-01, addresses a): f1 before; f2 and f7 after, only f2 linked as a
     # recurrence. Window 306 days: f1 (2024-01-10) falls in the 306 days before adoption.
@@ -285,17 +298,17 @@ def test_practice_effectiveness(story: GraphStore) -> None:
     )
     assert result.not_prevented == ["p1"]
     # On the day of adoption the window is empty: no rates, but the verdict still stands.
-    on_adoption = practice_effectiveness(story.to_networkx(), as_of=date(2024, 10, 1))
+    on_adoption = practice_effectiveness(project(story), as_of=date(2024, 10, 1))
     p2 = next(e for e in on_adoption.practices if e.practice_id == "p2")
     assert (p2.window_days, p2.rate_before, p2.rate_after) == (0, None, None)
 
 
-def test_failure_clusters(story: GraphStore) -> None:
+def test_failure_clusters(story: GraphStore, project: Projector) -> None:
     # Co-occurrence weights: a-x 3, b-x 2, a-b 1 | c-y 3, d-z 2, c-d, c-z, d-y, y-z 1 |
     # across: a-c, a-y, c-x, x-y 1 (m = 19). {a, b, x} / {c, d, y, z} has modularity
     # 6/19 - (16/38)^2 + 9/19 - (22/38)^2 = 0.277, more than any other split. f2 has two
     # entities in each; the tie goes to the first community, {a, b, x}.
-    clusters = failure_clusters(story.to_networkx())
+    clusters = failure_clusters(project(story))
     assert [c.failure_ids for c in clusters] == [("f1", "f2", "f3", "f7"), ("f4", "f5", "f6")]
     first, second = clusters
     # a is behind 3 of the first cluster's failures, b 2, c 1; x affected all 4, y 1.
@@ -305,14 +318,14 @@ def test_failure_clusters(story: GraphStore) -> None:
     # c and d are behind 2 each (tie by id); y and z affected 2 each.
     assert second.cause_ids == ("cause:c", "cause:d")
     assert second.label == "Disk full + Cert expired"
-    assert failure_clusters(story.to_networkx(), min_size=4) == [first]
-    assert failure_clusters(story.to_networkx(), seed=7) == clusters
+    assert failure_clusters(project(story), min_size=4) == [first]
+    assert failure_clusters(project(story), seed=7) == clusters
     # On 2020-01-01 only f6, which has no date, is known: one failure is no cluster.
-    assert failure_clusters(story.to_networkx(), as_of=date(2020, 1, 1)) == []
+    assert failure_clusters(project(story), as_of=date(2020, 1, 1)) == []
 
 
-def test_timing(story: GraphStore) -> None:
-    result = timing(story.to_networkx(), as_of=AS_OF)
+def test_timing(story: GraphStore, project: Projector) -> None:
+    result = timing(project(story), as_of=AS_OF)
     # f1's lessons became p1 (2024-03-01, 51 days later) and p5 (no date); f3's became p2
     # (2024-10-01, 16 days later). f2's p3 is proposed, f6's p4 retired.
     assert result.adaptation == [
@@ -339,8 +352,8 @@ def test_timing(story: GraphStore) -> None:
     ]
 
 
-def test_all_insights_and_the_garbage_collector(story: GraphStore) -> None:
-    graph = story.to_networkx()
+def test_all_insights_and_the_garbage_collector(story: GraphStore, project: Projector) -> None:
+    graph = project(story)
     everything = all_insights(graph, as_of=AS_OF)
     assert everything.recurring_causes == recurring_causes(graph, as_of=AS_OF)
     assert everything.timing == timing(graph, as_of=AS_OF)
@@ -348,19 +361,41 @@ def test_all_insights_and_the_garbage_collector(story: GraphStore) -> None:
     assert gc.isenabled()  # paused while an insight runs, then resumed
 
 
-def test_insights_on_an_empty_graph(store: GraphStore) -> None:
-    everything = all_insights(store.to_networkx(), as_of=AS_OF)
+def test_insights_on_an_empty_graph(store: GraphStore, project: Projector) -> None:
+    everything = all_insights(project(store), as_of=AS_OF)
     assert everything.recurring_causes == [] and everything.failure_clusters == []
     assert everything.practice_effectiveness.practices == []
     assert everything.timing.median_days_to_adaptation is None
 
 
-def test_insights_as_of_the_first_and_last_days_there_are(story: GraphStore) -> None:
+def test_insights_as_of_the_first_and_last_days_there_are(
+    story: GraphStore, project: Projector
+) -> None:
     """Windows reaching back before 0001-01-01 start there instead of failing."""
-    graph = story.to_networkx()
+    graph = project(story)
     assert all_insights(graph, as_of=date.min).recurring_causes == []  # nothing happened yet
     latest = all_insights(graph, as_of=date.max)
     assert latest.recurring_causes
     assert all(c.recent_failures == 0 for c in latest.recurring_causes)
     judged = latest.practice_effectiveness.practices
     assert judged and all(p.rate_before is not None for p in judged)
+
+
+def test_an_indexed_projection_is_frozen_and_reads_node_attributes_live(
+    story: GraphStore,
+) -> None:
+    graph = indexed(story.to_networkx())
+    with pytest.raises(nx.NetworkXError):
+        graph.add_edge("f5", "cause:a", key=RelType.CAUSED_BY.value, rel=RelType.CAUSED_BY.value)
+    # Node attributes are not frozen and the index reads them live: retiring p2 leaves
+    # cause b without a practice in force.
+    assert recurring_causes(graph, as_of=AS_OF)[2].addressed_by == ("p2",)
+    graph.nodes["p2"]["status"] = PracticeStatus.RETIRED.value
+    assert recurring_causes(graph, as_of=AS_OF)[2].addressed_by == ()
+
+
+def test_a_copy_of_an_indexed_projection_is_walked_again(story: GraphStore) -> None:
+    copy = nx.MultiDiGraph(indexed(story.to_networkx()))
+    copy.add_edge("f5", "cause:a", key=RelType.CAUSED_BY.value, rel=RelType.CAUSED_BY.value)
+    (a, *_) = recurring_causes(copy, as_of=AS_OF)
+    assert a.failure_ids == ("f1", "f2", "f5", "f7")  # the new edge counts
