@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from lessons.api.problems import problem_docs
 from lessons.api.security import require_read, require_write
-from lessons.api.services import EmbedderDep, StoreDep
+from lessons.api.services import EmbedderDep, ProjectionDep, StoreDep
 from lessons.api.uploads import (
     MAX_DOCUMENTS,
     IngestResult,
@@ -427,34 +427,36 @@ AsOf = Annotated[date | None, Query(description="judge as of this day (default: 
 
 
 @router.get("/insights/recurring-causes", tags=["insights"], dependencies=READ)
-def recurring_causes(store: StoreDep, as_of: AsOf = None) -> list[insights.RecurringCause]:
+def recurring_causes(graph: ProjectionDep, as_of: AsOf = None) -> list[insights.RecurringCause]:
     """Causes behind several failures: how many, how recently, how central, and the
     practices in force against each."""
-    return insights.recurring_causes(store.to_networkx(), as_of=as_of)
+    return insights.recurring_causes(graph, as_of=as_of)
 
 
 @router.get("/insights/gaps", tags=["insights"], dependencies=READ)
-def learning_gaps(store: StoreDep, as_of: AsOf = None) -> insights.LearningGaps:
+def learning_gaps(graph: ProjectionDep, as_of: AsOf = None) -> insights.LearningGaps:
     """Failures whose lessons led to no practice in force, causes seen in several failures
     that no practice addresses, and overdue or ownerless action items."""
-    return insights.learning_gaps(store.to_networkx(), as_of=as_of)
+    return insights.learning_gaps(graph, as_of=as_of)
 
 
 @router.get("/insights/practices", tags=["insights"], dependencies=READ)
-def practice_effectiveness(store: StoreDep, as_of: AsOf = None) -> insights.PracticeEffectiveness:
+def practice_effectiveness(
+    graph: ProjectionDep, as_of: AsOf = None
+) -> insights.PracticeEffectiveness:
     """For each practice in force: failures sharing a cause it addresses before and after
     its adoption, and whether the failure came back anyway."""
-    return insights.practice_effectiveness(store.to_networkx(), as_of=as_of)
+    return insights.practice_effectiveness(graph, as_of=as_of)
 
 
 @router.get("/insights/clusters", tags=["insights"], dependencies=READ)
-def failure_clusters(store: StoreDep, as_of: AsOf = None) -> list[insights.FailureCluster]:
+def failure_clusters(graph: ProjectionDep, as_of: AsOf = None) -> list[insights.FailureCluster]:
     """Groups of failures that share causes and components, named after their causes."""
-    return insights.failure_clusters(store.to_networkx(), as_of=as_of)
+    return insights.failure_clusters(graph, as_of=as_of)
 
 
 @router.get("/insights/timing", tags=["insights"], dependencies=READ)
-def timing(store: StoreDep, as_of: AsOf = None) -> insights.Timing:
+def timing(graph: ProjectionDep, as_of: AsOf = None) -> insights.Timing:
     """Time to adaptation, gaps between recurrences, and per recurring cause the days until
     it recurred, was recognised and was addressed."""
-    return insights.timing(store.to_networkx(), as_of=as_of)
+    return insights.timing(graph, as_of=as_of)

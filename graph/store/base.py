@@ -150,6 +150,12 @@ class GraphStore(Protocol):
         """Counts of nodes per label and edges per type."""
         ...
 
+    def revision(self) -> int:
+        """A number that changes whenever a write commits, in any process using the same
+        database, and is kept across reopening; reads leave it alone. Callers cache what they
+        derive from the store (the projection) until it changes."""
+        ...
+
     def to_networkx(self) -> nx.MultiDiGraph:
         """The whole graph as networkx: node attributes are `label` plus properties."""
         ...

@@ -9,7 +9,7 @@ the same file; `busy_timeout` makes a second writer wait instead of failing. Tab
 - `vectors`: one float32 embedding per node;
 - `text_<label>`: one FTS5 index (Porter stemming) per label over each node's `search_text()`,
   so a keyword search for failures scores failures only, not every lesson and action too;
-- `meta`: the write `generation`, bumped by every write transaction.
+- `meta`: the write `generation`, bumped by every write transaction (the store's `revision`).
 
 The vector matrix of a label is loaded from SQLite on first search and reloaded when the
 generation has moved on (a write by this or another process).
@@ -521,6 +521,10 @@ class SqliteStore:
             nodes = dict(self._db.execute("SELECT label, count(*) FROM nodes GROUP BY label"))
             edges = dict(self._db.execute("SELECT rel, count(*) FROM edges GROUP BY rel"))
         return StoreStats(nodes=nodes, edges=edges)
+
+    def revision(self) -> int:
+        with self._lock:
+            return self._generation()
 
     @paused_gc
     def to_networkx(self) -> nx.MultiDiGraph:

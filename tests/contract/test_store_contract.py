@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import networkx as nx
@@ -467,3 +468,77 @@ def test_vectors_and_ping(store: GraphStore) -> None:
     assert vectors["a"].dtype == np.float32
     assert np.allclose(vectors["a"], unit(0, 1), atol=1e-6)
     store.ping()
+
+
+def test_every_write_changes_the_revision(store: GraphStore) -> None:
+    seen = [store.revision()]
+
+    def assert_new_revision() -> None:
+        revision = store.revision()
+        assert revision not in seen
+        seen.append(revision)
+
+    store.upsert_nodes(ONE_OF_EACH, {"f1": unit(1, 0)})
+    assert_new_revision()
+    store.upsert_edges(ONE_OF_EACH_EDGE)
+    assert_new_revision()
+    two_documents(store)
+    assert_new_revision()
+    store.upsert_edges(
+        [Edge(source="f-one", rel=RelType.RECURRENCE_OF, target="f-two")],
+        document_id="document:one",
+    )
+    assert_new_revision()
+    store.delete_document("document:one")
+    assert_new_revision()
+
+
+def test_reads_leave_the_revision_alone(store: GraphStore) -> None:
+    store.upsert_nodes(ONE_OF_EACH, {"f1": unit(1, 0)})
+    store.upsert_edges(ONE_OF_EACH_EDGE)
+    two_documents(store)
+    before = store.revision()
+    store.get("f1")
+    store.get_many(["f1", "cause:pool", "missing"])
+    store.list_nodes(Label.FAILURE)
+    store.neighbours(["f1", "f-one"], depth=2)
+    store.vector_search([Label.FAILURE], unit(1, 0), 5)
+    store.nearest(Label.FAILURE, np.stack([unit(1, 0), unit(0, 1)]), 3)
+    store.keyword_search([Label.FAILURE, Label.CAUSE], "checkout pool", 5)
+    store.document_graph("document:one")
+    store.vectors(["f1", "f-one"])
+    store.ping()
+    store.stats()
+    store.to_networkx()
+    with pytest.raises(NotFoundError):
+        store.get("missing")
+    assert store.revision() == before
+
+
+def test_a_failed_write_leaves_the_revision_alone(store: GraphStore) -> None:
+    store.upsert_nodes(ONE_OF_EACH)
+    before = store.revision()
+    bad = document_graph("bad")
+    bad.edges.append(Edge(source="f-bad", rel=RelType.AFFECTED, target="component:missing"))
+    with pytest.raises(ValidationError):
+        store.replace_documents([document_graph("one"), bad])
+    with pytest.raises(ValidationError):
+        store.upsert_edges([Edge(source="f1", rel=RelType.AFFECTED, target="nowhere")])
+    with pytest.raises(ValidationError):
+        store.upsert_nodes([Team(id="cause:pool", name="not a cause")])
+    with pytest.raises(NotFoundError):
+        store.delete_document("document:missing")
+    assert store.revision() == before
+
+
+def test_the_revision_is_kept_and_shared_by_stores_on_the_same_database(
+    store: GraphStore, open_same_database: Callable[[], GraphStore]
+) -> None:
+    other = open_same_database()
+    store.upsert_nodes([Cause(id="cause:x", name="X")])
+    assert other.revision() == store.revision()
+    before = store.revision()
+    other.upsert_nodes([Cause(id="cause:y", name="Y")])
+    assert store.revision() != before
+    assert store.revision() == other.revision()
+    assert open_same_database().revision() == store.revision()  # kept when opened again
