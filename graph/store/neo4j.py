@@ -13,10 +13,15 @@ Which document said what is kept in bookkeeping nodes, `(:NodeClaim {document_id
 and `(:EdgeClaim {document_id, src, rel, dst})`, indexed by document id, so replacing a
 document touches only what it claimed. Writes are batched (`UNWIND $rows`) inside managed
 transactions, which the driver retries on transient errors.
+
+The store's revision is one more bookkeeping node, `(:LessonsRevision {id: 'store', value})`,
+incremented at the end of every write transaction, so it moves only when a write commits.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -53,8 +58,10 @@ from lessons.graph.store.base import (
 from lessons.graph.text import keyword_terms
 
 NODE = "LessonsNode"
-INTERNAL_PROPERTIES = ("id", "search_text", "embedding")
-EMBEDDED_LABELS = [label for label in Label if label is not Label.DOCUMENT]
+REVISION = "LessonsRevision"
+REVISION_ID = "store"
+INTERNAL_PROPERTIES = ("id", "search_text", "embedding", "content_hash")
+INDEXED_LABELS = [label for label in Label if label is not Label.DOCUMENT]
 DEFAULT_DIMENSION = 384
 
 
@@ -70,12 +77,15 @@ def schema_statements(dimension: int) -> list[str]:
     """Constraints and indexes, all idempotent (`IF NOT EXISTS`)."""
     statements = [
         f"CREATE CONSTRAINT lessons_node_id IF NOT EXISTS FOR (n:{NODE}) REQUIRE n.id IS UNIQUE",
+        # Lets concurrent writers MERGE the one revision node without making two.
+        "CREATE CONSTRAINT lessons_revision_id IF NOT EXISTS "
+        f"FOR (r:{REVISION}) REQUIRE r.id IS UNIQUE",
         "CREATE INDEX node_claim_document IF NOT EXISTS FOR (c:NodeClaim) ON (c.document_id)",
         "CREATE INDEX node_claim_node IF NOT EXISTS FOR (c:NodeClaim) ON (c.node_id)",
         "CREATE INDEX edge_claim_document IF NOT EXISTS FOR (c:EdgeClaim) ON (c.document_id)",
         "CREATE INDEX edge_claim_edge IF NOT EXISTS FOR (c:EdgeClaim) ON (c.src, c.rel, c.dst)",
     ]
-    for label in EMBEDDED_LABELS:
+    for label in INDEXED_LABELS:
         statements.append(
             f"CREATE VECTOR INDEX {_vector_index(label)} IF NOT EXISTS "
             f"FOR (n:{label.value}) ON n.embedding OPTIONS {{indexConfig: {{"
@@ -92,14 +102,22 @@ def schema_statements(dimension: int) -> list[str]:
 
 
 def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
+    """What `_write_nodes` sends for a node, with the `content_hash` of all of it."""
     properties = {k: v for k, v in node.properties().items() if v is not None}
+    search_text = node.search_text() or None
     vector = vectors.get(node.id)
+    content = hashlib.sha256(
+        json.dumps([node.label.value, properties, search_text], sort_keys=True).encode()
+    )
+    if vector is not None:
+        content.update(np.asarray(vector, dtype=np.float32).tobytes())
     return {
         "id": node.id,
         "label": node.label.value,
         "props": properties,
-        "search_text": node.search_text() or None,
+        "search_text": search_text,
         "embedding": None if vector is None else np.asarray(vector, dtype=float).tolist(),
+        "content_hash": content.hexdigest(),
     }
 
 
@@ -188,9 +206,16 @@ class Neo4jStore:
         return self._driver.session(database=self._database)
 
     def _write(self, work: Any, *args: Any) -> Any:
+        """Run `work(tx, *args)` in one managed transaction that also bumps the revision."""
+
+        def work_and_bump(tx: neo4j.ManagedTransaction, *args: Any) -> Any:
+            result = work(tx, *args)
+            _bump_revision(tx)
+            return result
+
         try:
             with self._session() as session:
-                return session.execute_write(work, *args)
+                return session.execute_write(work_and_bump, *args)
         except ServiceUnavailable as e:
             raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
         except Neo4jError as e:
@@ -222,6 +247,12 @@ class Neo4jStore:
     def ping(self) -> None:
         self._read("RETURN 1 AS ok")
 
+    def revision(self) -> int:
+        records = self._read(
+            f"MATCH (r:{REVISION} {{id: $id}}) RETURN r.value AS value", id=REVISION_ID
+        )
+        return int(records[0]["value"]) if records else 0
+
     # -- writes -------------------------------------------------------------------------
 
     def upsert_nodes(
@@ -239,8 +270,8 @@ class Neo4jStore:
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             old_nodes, old_edges = _drop_claims(tx, [g.document.id for g in graphs])
-            _write_nodes(tx, nodes, vectors, new_claims=True)
-            _write_edges(tx, edges, new_claims=True)
+            labels = _write_nodes(tx, nodes, vectors, new_claims=True)
+            _write_edges(tx, edges, new_claims=True, labels=labels)
             _delete_unclaimed(tx, old_nodes, old_edges)
 
         self._write(work)
@@ -437,12 +468,32 @@ class Neo4jStore:
 # -- transaction functions (run inside execute_write, retried as a whole) ----------------
 
 
+def _bump_revision(tx: neo4j.ManagedTransaction) -> None:
+    """Increment the store's revision. Last in the transaction: the node's write lock then
+    serialises writers only for their commit. `SET r.value = r.value + 1` takes that lock
+    before reading, so concurrent increments are not lost."""
+    tx.run(
+        f"MERGE (r:{REVISION} {{id: $id}}) ON CREATE SET r.value = 1 "
+        "ON MATCH SET r.value = r.value + 1",
+        id=REVISION_ID,
+    )
+
+
 def _labels(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, str]:
+    return {node_id: label for node_id, (label, _) in _stored(tx, ids).items()}
+
+
+def _stored(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """The label and `content_hash` of each stored node among `ids`."""
     result = tx.run(
-        f"MATCH (n:{NODE}) WHERE n.id IN $ids RETURN n.id AS id, labels(n) AS labels",
+        f"MATCH (n:{NODE}) WHERE n.id IN $ids "
+        "RETURN n.id AS id, labels(n) AS labels, n.content_hash AS content_hash",
         ids=list(ids),
     )
-    return {r["id"]: next(lbl for lbl in r["labels"] if lbl != NODE) for r in result}
+    return {
+        r["id"]: (next(lbl for lbl in r["labels"] if lbl != NODE), r["content_hash"])
+        for r in result
+    }
 
 
 def _write_nodes(
@@ -451,15 +502,22 @@ def _write_nodes(
     vectors: Mapping[str, Vector],
     *,
     new_claims: bool = False,
-) -> None:
-    """Write nodes (one query per label), each claimed by its document (if any).
+) -> dict[str, str]:
+    """Write nodes (one query per label), each claimed by its document (if any); return the
+    label of each.
 
     A node that several documents share (a cause, a team) is written once, as the last of
-    them says it, and claimed by each. `new_claims` says that these documents hold no claims
-    (they were just dropped), so the claims are created without looking for existing ones.
+    them says it, and claimed by each. A node stored with the same `content_hash` (label,
+    properties, text and vector) is not sent again: at 1,000 documents, 15% of the rows were
+    shared entities unchanged since an earlier batch, and each sent vector costs the server
+    ~0.24 ms to unpack plus a vector index update. `new_claims` says that these documents hold
+    no claims (they were just dropped), so the claims are created without looking for
+    existing ones.
     """
     claim = "CREATE" if new_claims else "MERGE"
-    labels = _labels(tx, [n.id for n, _ in nodes])
+    stored = _stored(tx, [n.id for n, _ in nodes])
+    labels = {node_id: label for node_id, (label, _) in stored.items()}
+    stored_hashes = {node_id: content for node_id, (_, content) in stored.items()}
     for node, _ in nodes:
         old = labels.setdefault(node.id, node.label.value)
         if old != node.label.value:
@@ -468,19 +526,22 @@ def _write_nodes(
     by_label: dict[Label, dict[str, dict[str, Any]]] = {}
     for node, _ in nodes:
         by_label.setdefault(node.label, {})[node.id] = _node_row(node, vectors)
-    for label, rows in by_label.items():
-        tx.run(
-            f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
-            "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
-            "n.embedding = row.embedding",
-            rows=list(rows.values()),
-        )
+    for label, by_id in by_label.items():
+        rows = [r for r in by_id.values() if r["content_hash"] != stored_hashes.get(r["id"])]
+        if rows:
+            tx.run(
+                f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
+                "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
+                "n.embedding = row.embedding, n.content_hash = row.content_hash",
+                rows=rows,
+            )
     claims = [{"doc": doc, "id": node.id} for node, doc in nodes if doc is not None]
     if claims:
         tx.run(
             f"UNWIND $claims AS c {claim} (:NodeClaim {{document_id: c.doc, node_id: c.id}})",
             claims=claims,
         )
+    return labels
 
 
 def _write_edges(
@@ -488,19 +549,23 @@ def _write_edges(
     edges: Sequence[tuple[Edge, str | None]],
     *,
     new_claims: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """One query for all edges, each claimed by its document (if any); types are checked first.
 
-    `new_claims` as for `_write_nodes`.
+    `new_claims` as for `_write_nodes`; `labels` are those of nodes known to exist (just
+    written), the others are read.
     """
     claim = "CREATE" if new_claims else "MERGE"
-    labels = _labels(tx, {e.source for e, _ in edges} | {e.target for e, _ in edges})
+    ends = {e.source for e, _ in edges} | {e.target for e, _ in edges}
+    known = {i: labels[i] for i in ends if i in labels} if labels else {}
+    known |= _labels(tx, ends - known.keys())
     rows: list[dict[str, Any]] = []
     for edge, doc in edges:
-        missing = [end for end in (edge.source, edge.target) if end not in labels]
+        missing = [end for end in (edge.source, edge.target) if end not in known]
         if missing:
             raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
-        check_edge(edge, labels[edge.source], labels[edge.target])
+        check_edge(edge, known[edge.source], known[edge.target])
         rows.append(
             {
                 "src": edge.source,

@@ -1,0 +1,102 @@
+"""Neo4jStore's write path beyond the contract: a node re-sent unchanged is not written again.
+
+The contract suite checks what every store returns; this checks, on the real Neo4j, that
+`_write_nodes` skips a node whose stored `content_hash` matches, by planting a property no
+write of `lessons` would keep (`SET n = row.props` replaces them all) and seeing whether it
+survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import neo4j
+import numpy as np
+import pytest
+
+from lessons.graph.models import Cause, Document, Edge, Failure, RelType
+from lessons.graph.store import DocumentGraph
+from lessons.graph.store.neo4j import NODE, Neo4jStore
+from tests.conftest import Neo4jTarget, wipe_neo4j
+
+
+@pytest.fixture
+def target(neo4j_server: Neo4jTarget) -> Neo4jTarget:
+    wipe_neo4j(neo4j_server)
+    return neo4j_server
+
+
+@pytest.fixture
+def store(target: Neo4jTarget) -> Iterator[Neo4jStore]:
+    opened = Neo4jStore(target.uri, user=target.user, password=target.password)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def driver(target: Neo4jTarget) -> Iterator[neo4j.Driver]:
+    auth = (target.user, target.password) if target.password else None
+    with neo4j.GraphDatabase.driver(target.uri, auth=auth) as opened:
+        yield opened
+
+
+def plant(driver: neo4j.Driver, node_id: str) -> None:
+    driver.execute_query(f"MATCH (n:{NODE} {{id: $id}}) SET n.planted = true", id=node_id)
+
+
+def planted(driver: neo4j.Driver, node_id: str) -> bool:
+    """Whether the planted property survived (it is removed: no domain model has it)."""
+    records, _, _ = driver.execute_query(
+        f"MATCH (n:{NODE} {{id: $id}}) WITH n, n.planted AS planted REMOVE n.planted "
+        "RETURN planted",
+        id=node_id,
+    )
+    return bool(records[0]["planted"])
+
+
+def document(doc: str, failure: str, cause: Cause) -> DocumentGraph:
+    return DocumentGraph(
+        document=Document(
+            id=f"doc:{doc}",
+            path=f"{doc}.md",
+            sha256=doc * 64,
+            format="markdown",
+            ingested_at=datetime(2026, 11, 27, tzinfo=UTC),
+        ),
+        nodes=[Failure(id=failure, title=f"{failure} broke", summary="it broke"), cause],
+        edges=[Edge(source=failure, rel=RelType.CAUSED_BY, target=cause.id)],
+        vectors={cause.id: np.full(384, 0.05, dtype=np.float32)},
+    )
+
+
+def test_a_shared_node_resent_unchanged_is_not_written_again(
+    store: Neo4jStore, driver: neo4j.Driver
+) -> None:
+    pool = Cause(id="cause:pool", name="Pool exhausted")
+    store.replace_documents([document("a", "f-a", pool)])
+    plant(driver, "cause:pool")
+    store.replace_documents([document("b", "f-b", pool)])  # same cause, same vector
+    assert planted(driver, "cause:pool")
+    assert store.get("cause:pool") == pool
+
+
+def test_a_changed_node_is_written_again(store: Neo4jStore, driver: neo4j.Driver) -> None:
+    pool = Cause(id="cause:pool", name="Pool exhausted")
+    store.replace_documents([document("a", "f-a", pool)])
+    plant(driver, "cause:pool")
+    renamed = Cause(id="cause:pool", name="Connection pool exhausted")
+    store.replace_documents([document("b", "f-b", renamed)])
+    assert not planted(driver, "cause:pool")
+    assert store.get("cause:pool") == renamed
+
+
+def test_a_new_vector_alone_is_a_change(store: Neo4jStore, driver: neo4j.Driver) -> None:
+    pool = Cause(id="cause:pool", name="Pool exhausted")
+    store.replace_documents([document("a", "f-a", pool)])
+    plant(driver, "cause:pool")
+    again = document("b", "f-b", pool)
+    again.vectors["cause:pool"] = np.full(384, -0.05, dtype=np.float32)
+    store.replace_documents([again])
+    assert not planted(driver, "cause:pool")
+    assert store.vectors(["cause:pool"])["cause:pool"][0] == pytest.approx(-0.05)
