@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lessons.graph.errors import EmbeddingError
-from lessons.graph.models import Node
+from lessons.graph.models import EMBEDDED_LABELS, Node
 from lessons.graph.settings import DEFAULT_MODEL
 
 Vector = npt.NDArray[np.float32]
@@ -180,10 +180,19 @@ def open_embedder(model: str, cache_dir: Path) -> CachingEmbedder:
     return CachingEmbedder(SentenceTransformerEmbedder(model), cache_dir / "vectors.sqlite3")
 
 
+def embedded_texts(nodes: Iterable[Node]) -> dict[str, str]:
+    """The text to encode of each node that has one and an `EMBEDDED_LABELS` label, by id."""
+    return {
+        node.id: text
+        for node in nodes
+        if node.label in EMBEDDED_LABELS and (text := node.search_text())
+    }
+
+
 def node_vectors(embedder: Embedder, nodes: Iterable[Node]) -> dict[str, Vector]:
-    """A vector for every node with text, by id; each distinct text is encoded once, in one
-    `encode` call (a node listed twice keeps the text of its last listing)."""
-    texts = {node.id: text for node in nodes if (text := node.search_text())}
+    """A vector for every node of `embedded_texts`, by id; each distinct text is encoded once,
+    in one `encode` call (a node listed twice keeps the text of its last listing)."""
+    texts = embedded_texts(nodes)
     unique = list(dict.fromkeys(texts.values()))
     encoded = dict(zip(unique, embedder.encode(unique), strict=True)) if unique else {}
     return {node_id: encoded[text] for node_id, text in texts.items()}

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from lessons.graph.embeddings import Embedder, node_vectors
+from lessons.graph.embeddings import Embedder, embedded_texts, node_vectors
 from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
@@ -267,13 +267,13 @@ class _Importer:
         return documents[0] if documents else None
 
     def encode(self, parsed: list[_Parsed]) -> int:
-        """Attach vectors to every node with text; returns how many distinct texts there were."""
+        """Attach vectors to the nodes that get one; returns how many distinct texts there were."""
         graphs = [_graph(item) for item in parsed]
         latest = list({node.id: node for graph in graphs for node in graph.nodes}.values())
         vectors = node_vectors(self.embedder, latest)
         for graph in graphs:
             graph.vectors = {n.id: vectors[n.id] for n in graph.nodes if n.id in vectors}
-        return len({text for node in latest if (text := node.search_text())})
+        return len(set(embedded_texts(latest).values()))
 
     def add_recurrences(self, items: list[_Parsed]) -> None:
         """Add the recurrence edges whose targets exist already (the rest are linked later)."""
