@@ -1,4 +1,5 @@
-"""Neo4jStore's write path beyond the contract: a node re-sent unchanged is not written again.
+"""Neo4jStore's write path beyond the contract: a node re-sent unchanged is not written again,
+and the revision of a wiped database does not repeat.
 
 The contract suite checks what every store returns; this checks, on the real Neo4j, that
 `_write_nodes` skips a node whose stored `content_hash` matches, by planting a property no
@@ -100,3 +101,14 @@ def test_a_new_vector_alone_is_a_change(store: Neo4jStore, driver: neo4j.Driver)
     store.replace_documents([again])
     assert not planted(driver, "cause:pool")
     assert store.vectors(["cause:pool"])["cause:pool"][0] == pytest.approx(-0.05)
+
+
+def test_a_wiped_database_does_not_repeat_a_revision(
+    store: Neo4jStore, target: Neo4jTarget
+) -> None:
+    pool = Cause(id="cause:pool", name="Pool exhausted")
+    store.upsert_nodes([pool])
+    before = store.revision()
+    wipe_neo4j(target)  # the revision node goes too
+    store.upsert_nodes([pool])
+    assert store.revision() != before  # a process that cached `before` builds again

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -183,7 +184,15 @@ class Neo4jStore:
         self._database = database
         auth = (user, password) if password is not None else None
         try:
-            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            self._driver = neo4j.GraphDatabase.driver(
+                uri,
+                auth=auth,
+                # Until a first node has one, the server warns of every query that reads an
+                # optional property (`content_hash`, `embedding`) that it "does not exist".
+                notifications_disabled_classifications=[
+                    neo4j.NotificationDisabledClassification.UNRECOGNIZED
+                ],
+            )
             self._driver.verify_connectivity()
         except AuthError as e:
             raise ConfigError(
@@ -471,11 +480,14 @@ class Neo4jStore:
 def _bump_revision(tx: neo4j.ManagedTransaction) -> None:
     """Increment the store's revision. Last in the transaction: the node's write lock then
     serialises writers only for their commit. `SET r.value = r.value + 1` takes that lock
-    before reading, so concurrent increments are not lost."""
+    before reading, so concurrent increments are not lost. A new revision node starts at a
+    random number, so a database wiped by hand (`MATCH (n) DETACH DELETE n`) does not count
+    again through revisions a running process has cached."""
     tx.run(
-        f"MERGE (r:{REVISION} {{id: $id}}) ON CREATE SET r.value = 1 "
+        f"MERGE (r:{REVISION} {{id: $id}}) ON CREATE SET r.value = $start "
         "ON MATCH SET r.value = r.value + 1",
         id=REVISION_ID,
+        start=secrets.randbits(48),
     )
 
 
