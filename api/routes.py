@@ -424,39 +424,53 @@ async def ingest_documents(
 # -- insights: learning from failure across the whole graph ----------------------------------
 
 AsOf = Annotated[date | None, Query(description="judge as of this day (default: today)")]
+InsightLimit = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="at most this many items in each list, the most important first "
+        "(default: all; counts and medians are over all)",
+    ),
+]
 
 
 @router.get("/insights/recurring-causes", tags=["insights"], dependencies=READ)
-def recurring_causes(graph: ProjectionDep, as_of: AsOf = None) -> list[insights.RecurringCause]:
+def recurring_causes(
+    graph: ProjectionDep, as_of: AsOf = None, limit: InsightLimit = None
+) -> list[insights.RecurringCause]:
     """Causes behind several failures: how many, how recently, how central, and the
     practices in force against each."""
-    return insights.recurring_causes(graph, as_of=as_of)
+    return insights.first_items(insights.recurring_causes(graph, as_of=as_of), limit)
 
 
 @router.get("/insights/gaps", tags=["insights"], dependencies=READ)
-def learning_gaps(graph: ProjectionDep, as_of: AsOf = None) -> insights.LearningGaps:
+def learning_gaps(
+    graph: ProjectionDep, as_of: AsOf = None, limit: InsightLimit = None
+) -> insights.LearningGaps:
     """Failures whose lessons led to no practice in force, causes seen in several failures
     that no practice addresses, and overdue or ownerless action items."""
-    return insights.learning_gaps(graph, as_of=as_of)
+    return insights.first_items(insights.learning_gaps(graph, as_of=as_of), limit)
 
 
 @router.get("/insights/practices", tags=["insights"], dependencies=READ)
 def practice_effectiveness(
-    graph: ProjectionDep, as_of: AsOf = None
+    graph: ProjectionDep, as_of: AsOf = None, limit: InsightLimit = None
 ) -> insights.PracticeEffectiveness:
     """For each practice in force: failures sharing a cause it addresses before and after
     its adoption, and whether the failure came back anyway."""
-    return insights.practice_effectiveness(graph, as_of=as_of)
+    return insights.first_items(insights.practice_effectiveness(graph, as_of=as_of), limit)
 
 
 @router.get("/insights/clusters", tags=["insights"], dependencies=READ)
-def failure_clusters(graph: ProjectionDep, as_of: AsOf = None) -> list[insights.FailureCluster]:
+def failure_clusters(
+    graph: ProjectionDep, as_of: AsOf = None, limit: InsightLimit = None
+) -> list[insights.FailureCluster]:
     """Groups of failures that share causes and components, named after their causes."""
-    return insights.failure_clusters(graph, as_of=as_of)
+    return insights.first_items(insights.failure_clusters(graph, as_of=as_of), limit)
 
 
 @router.get("/insights/timing", tags=["insights"], dependencies=READ)
-def timing(graph: ProjectionDep, as_of: AsOf = None) -> insights.Timing:
+def timing(graph: ProjectionDep, as_of: AsOf = None, limit: InsightLimit = None) -> insights.Timing:
     """Time to adaptation, gaps between recurrences, and per recurring cause the days until
     it recurred, was recognised and was addressed."""
-    return insights.timing(graph, as_of=as_of)
+    return insights.first_items(insights.timing(graph, as_of=as_of), limit)

@@ -21,13 +21,14 @@ randomised algorithms take a seed.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import networkx as nx
 import numpy as np
@@ -922,6 +923,28 @@ def _timing(view: _View, as_of: date) -> Timing:
         _median([a.days for a in adaptation]),
         _median([r.days for r in recurrences]),
     )
+
+
+# -- the most important first -----------------------------------------------------------------
+
+Result = TypeVar("Result")
+
+
+def first_items(result: Result, limit: int | None) -> Result:
+    """`result` (an insight's) with at most `limit` items in each of its lists; every insight
+    sorts its lists most important first. Counts and medians stay those of everything."""
+    if limit is None:
+        return result
+    if isinstance(result, list):
+        return cast(Result, result[:limit])
+    if not dataclasses.is_dataclass(result) or isinstance(result, type):
+        raise TypeError(f"not an insight's result: {type(result).__name__}")
+    cut = {
+        field.name: value[:limit]
+        for field in dataclasses.fields(result)
+        if isinstance(value := getattr(result, field.name), list)
+    }
+    return cast(Result, dataclasses.replace(result, **cut))
 
 
 # -- everything at once ---------------------------------------------------------------------

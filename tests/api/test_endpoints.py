@@ -489,3 +489,23 @@ def test_insights_over_http_are_the_service_results(api: Api, store: GraphStore)
         response = api.read.get(f"/v1/insights/{name}", params=as_of)
         assert response.status_code == 200, (name, response.text)
     assert api.read.get("/v1/insights/gaps", params={"as_of": "someday"}).status_code == 422
+
+
+def test_insights_over_http_can_keep_the_first_items_of_each_list(api: Api) -> None:
+    files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in STORY]
+    assert api.write.post("/v1/ingest", files=files).status_code == 200
+    cut_somewhere = False
+    for name in ["recurring-causes", "gaps", "practices", "clusters", "timing"]:
+        everything = api.read.get(f"/v1/insights/{name}", params={"as_of": "2026-06-01"}).json()
+        first = api.read.get(
+            f"/v1/insights/{name}", params={"as_of": "2026-06-01", "limit": 1}
+        ).json()
+        if isinstance(everything, list):
+            assert first == everything[:1], name
+            cut_somewhere |= len(everything) > 1
+            continue
+        for key, value in everything.items():  # lists cut, counts and medians kept
+            assert first[key] == (value[:1] if isinstance(value, list) else value), (name, key)
+            cut_somewhere |= isinstance(value, list) and len(value) > 1
+    assert cut_somewhere  # the story has lists longer than one to cut
+    assert api.read.get("/v1/insights/gaps", params={"limit": 0}).status_code == 422
