@@ -11,7 +11,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -190,9 +190,14 @@ def embedded_texts(nodes: Iterable[Node]) -> dict[str, str]:
 
 
 def node_vectors(embedder: Embedder, nodes: Iterable[Node]) -> dict[str, Vector]:
-    """A vector for every node of `embedded_texts`, by id; each distinct text is encoded once,
-    in one `encode` call (a node listed twice keeps the text of its last listing)."""
-    texts = embedded_texts(nodes)
+    """A vector for every node of `embedded_texts`, by id (a node listed twice keeps the text
+    of its last listing)."""
+    return text_vectors(embedder, embedded_texts(nodes))
+
+
+def text_vectors(embedder: Embedder, texts: Mapping[str, str]) -> dict[str, Vector]:
+    """The vector of each text, by its key; each distinct text is encoded once, in one
+    `encode` call."""
     unique = list(dict.fromkeys(texts.values()))
     encoded = dict(zip(unique, embedder.encode(unique), strict=True)) if unique else {}
     return {node_id: encoded[text] for node_id, text in texts.items()}

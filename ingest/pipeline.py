@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from lessons.graph.embeddings import Embedder, embedded_texts, node_vectors
+from lessons.graph.embeddings import Embedder, embedded_texts, text_vectors
 from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
@@ -270,10 +270,11 @@ class _Importer:
         """Attach vectors to the nodes that get one; returns how many distinct texts there were."""
         graphs = [_graph(item) for item in parsed]
         latest = list({node.id: node for graph in graphs for node in graph.nodes}.values())
-        vectors = node_vectors(self.embedder, latest)
+        texts = embedded_texts(latest)
+        vectors = text_vectors(self.embedder, texts)
         for graph in graphs:
             graph.vectors = {n.id: vectors[n.id] for n in graph.nodes if n.id in vectors}
-        return len(set(embedded_texts(latest).values()))
+        return len(set(texts.values()))
 
     def add_recurrences(self, items: list[_Parsed]) -> None:
         """Add the recurrence edges whose targets exist already (the rest are linked later)."""

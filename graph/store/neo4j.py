@@ -496,11 +496,14 @@ def _labels(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, str]:
 
 
 def _stored(tx: neo4j.ManagedTransaction, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-    """The label and `content_hash` of each stored node among `ids`."""
+    """The label and `content_hash` of each stored node among `ids` (no query for none)."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
     result = tx.run(
         f"MATCH (n:{NODE}) WHERE n.id IN $ids "
         "RETURN n.id AS id, labels(n) AS labels, n.content_hash AS content_hash",
-        ids=list(ids),
+        ids=wanted,
     )
     return {
         r["id"]: (next(lbl for lbl in r["labels"] if lbl != NODE), r["content_hash"])
