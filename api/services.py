@@ -115,7 +115,7 @@ class Services:
         """The configured model behind the vector cache, loaded on first use."""
         with self._lock:
             if self._embedder is None:
-                cached = open_embedder(self.settings.embed_model, self.settings.cache_dir)
+                cached = open_embedder(self.settings, on_export=log.warning)
                 self._closers.append(cached.close)
                 self._embedder = SerialEmbedder(cached)
             return self._embedder

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lessons.graph.embeddings import Embedder, Matrix, SentenceTransformerEmbedder
+from lessons.graph.embeddings import (
+    Embedder,
+    Matrix,
+    SentenceTransformerEmbedder,
+    model_directory,
+)
+from lessons.graph.onnx_runtime import OnnxEmbedder
+from lessons.graph.settings import DEFAULT_MODEL, Settings
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"  # gitignored
 
@@ -85,16 +92,31 @@ class RecordingEmbedder:
         return [t for call in self.calls for t in call]
 
 
-def load_model(batch_size: int, warm_up_texts: Sequence[str]) -> SentenceTransformerEmbedder:
-    """The real all-MiniLM-L6-v2, loaded and warmed up so neither side of a comparison pays
-    for loading or first-call setup."""
-    model = SentenceTransformerEmbedder(batch_size=batch_size)
+def load_model(
+    batch_size: int, warm_up_texts: Sequence[str], runtime: str | None = None
+) -> Embedder:
+    """The real all-MiniLM-L6-v2 on `runtime` (default: $LESSONS_EMBED_RUNTIME, else onnx),
+    loaded and warmed up so neither side of a comparison pays for loading or first-call setup."""
+    settings = Settings.from_env()
+    runtime = runtime or settings.embed_runtime
+    model: Embedder
+    if runtime == "torch":
+        model = SentenceTransformerEmbedder(batch_size=batch_size)
+    else:
+        model = OnnxEmbedder(
+            DEFAULT_MODEL,
+            model_directory(DEFAULT_MODEL),
+            settings.cache_dir / "models",
+            quantized=runtime == "onnx-int8",
+            batch_size=batch_size,
+            on_export=print,
+        )
     with timed() as t:
         model.encode(["warm-up"])
     model.encode(list(warm_up_texts))
     model.encode(list(warm_up_texts))
     print(
-        f"model loaded in {t.seconds:.1f} s (not counted), warmed up on "
+        f"model loaded on {runtime} in {t.seconds:.1f} s (not counted), warmed up on "
         f"{2 * len(warm_up_texts)} texts"
     )
     return model
@@ -102,7 +124,8 @@ def load_model(batch_size: int, warm_up_texts: Sequence[str]) -> SentenceTransfo
 
 def machine_info() -> str:
     """One line about the machine and the library versions that matter here."""
-    import torch
+    import sys
+    from importlib.metadata import version
 
     cpu = "unknown CPU"
     try:
@@ -113,8 +136,11 @@ def machine_info() -> str:
     except OSError:
         pass
     cores = len(__import__("os").sched_getaffinity(0))
+    torch_threads = (
+        f" ({sys.modules['torch'].get_num_threads()} threads)" if "torch" in sys.modules else ""
+    )
     return (
-        f"{cpu}, {cores} cores, Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), numpy {np.__version__}, "
-        f"SQLite {sqlite3.sqlite_version}"
+        f"{cpu}, {cores} cores, Python {platform.python_version()}, "
+        f"torch {version('torch')}{torch_threads}, onnxruntime {version('onnxruntime')}, "
+        f"numpy {np.__version__}, SQLite {sqlite3.sqlite_version}"
     )

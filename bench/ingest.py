@@ -10,7 +10,7 @@ In one process, with the real all-MiniLM-L6-v2 (loaded and warmed up before any 
    fresh cache whose model is a stub returning constant vectors. This records exactly which
    texts the pipeline sends to the model, in which calls, and times the pipeline with
    (almost) no encoding cost.
-3. Baseline, encoder alone: `SentenceTransformerEmbedder.encode` (same instance, same batch
+3. Baseline, encoder alone: the model's `encode` ($LESSONS_EMBED_RUNTIME; same instance, same batch
    size) over exactly those distinct texts, replaying the same calls the import makes; once
    also as one call with all of them (the best batching the encoder can get).
 4. Import: `discover` + `ingest` into a fresh SqliteStore through a `CachingEmbedder` over a

@@ -59,7 +59,7 @@ from common import (
 )
 from generate import DEFAULT_SEED, generate_records
 
-from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.models import Document, Edge, Failure, Label, Node, RelType
 from lessons.graph.search import (
     CANDIDATES,
@@ -192,7 +192,7 @@ def failure_texts(n: int, seed: int) -> list[str]:
     return [f"{r['title']}. {r['summary']}" for r in generate_records(n, seed)]
 
 
-def cached_vectors(model: SentenceTransformerEmbedder, n: int, seed: int) -> np.ndarray:
+def cached_vectors(model: Embedder, n: int, seed: int) -> np.ndarray:
     """The failure vectors: from bench/results/ when a cache of at least N vectors was made
     from the same texts (the first N of a larger corpus are the same), else encoded and saved.
     """
@@ -292,7 +292,7 @@ def build_store(path: Path, vectors: np.ndarray, texts: list[str], n: int, seed:
 
 def measure(
     store: SqliteStore,
-    model: SentenceTransformerEmbedder,
+    model: Embedder,
     vectors: np.ndarray,
     queries: list[str],
     rounds: int,
@@ -344,7 +344,7 @@ def measure(
 
 
 def profile_search(
-    store: SqliteStore, model: SentenceTransformerEmbedder, queries: list[str], limit: int, n: int
+    store: SqliteStore, model: Embedder, queries: list[str], limit: int, n: int
 ) -> None:
     profiler = cProfile.Profile()
     profiler.enable()

@@ -423,6 +423,7 @@ def demo_command(session: Session, examples: Path | None) -> None:
         Settings(
             store_url=str(workdir / "demo.sqlite3"),
             embed_model=session.settings.embed_model,
+            embed_runtime=session.settings.embed_runtime,
             cache_dir=session.settings.cache_dir,
         )
     )

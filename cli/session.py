@@ -33,7 +33,9 @@ class Session:
     @property
     def embedder(self) -> CachingEmbedder:
         if self._embedder is None:
-            self._embedder = open_embedder(self.settings.embed_model, self.settings.cache_dir)
+            self._embedder = open_embedder(
+                self.settings, on_export=lambda message: click.echo(message, err=True)
+            )
             self.closers.append(self._embedder.close)
         return self._embedder
 

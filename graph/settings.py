@@ -9,7 +9,10 @@ from pathlib import Path
 
 import platformdirs
 
+from lessons.graph.errors import ConfigError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+EMBED_RUNTIMES = ("onnx", "onnx-int8", "torch")
 
 
 @dataclass(frozen=True)
@@ -20,13 +23,18 @@ class Settings:
       a plain file path, or `neo4j://host:7687`; default: a SQLite file in the user's data dir.
     - `embed_model`: `LESSONS_EMBED_MODEL`, the bundled all-MiniLM-L6-v2 unless it names a
       local sentence-transformers model directory.
-    - `cache_dir`: `LESSONS_CACHE_DIR`, where encoded vectors are cached by text hash.
+    - `embed_runtime`: `LESSONS_EMBED_RUNTIME`, what runs the model: `onnx` (default:
+      onnxruntime over an ONNX export of the weights, the same vectors as torch), `onnx-int8`
+      (quantized: faster, vectors differ slightly) or `torch` (sentence-transformers).
+    - `cache_dir`: `LESSONS_CACHE_DIR`, where encoded vectors are cached by text hash and the
+      ONNX export of the model is kept.
     - `neo4j_user`, `neo4j_password`, `neo4j_database`: `LESSONS_NEO4J_USER` (default
       `neo4j`), `LESSONS_NEO4J_PASSWORD`, `LESSONS_NEO4J_DATABASE` (default: the server's).
     """
 
     store_url: str
     embed_model: str = DEFAULT_MODEL
+    embed_runtime: str = "onnx"
     cache_dir: Path = Path(".")
     neo4j_user: str = "neo4j"
     neo4j_password: str | None = field(default=None, repr=False)
@@ -43,8 +51,19 @@ class Settings:
         return cls(
             store_url=store_url or env.get("LESSONS_STORE") or default_store,
             embed_model=env.get("LESSONS_EMBED_MODEL") or DEFAULT_MODEL,
+            embed_runtime=_embed_runtime(env.get("LESSONS_EMBED_RUNTIME") or "onnx"),
             cache_dir=Path(env.get("LESSONS_CACHE_DIR") or platformdirs.user_cache_dir("lessons")),
             neo4j_user=env.get("LESSONS_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("LESSONS_NEO4J_PASSWORD"),
             neo4j_database=env.get("LESSONS_NEO4J_DATABASE"),
         )
+
+
+def _embed_runtime(name: str) -> str:
+    runtime = name.strip().lower()
+    if runtime not in EMBED_RUNTIMES:
+        raise ConfigError(
+            f"LESSONS_EMBED_RUNTIME={name!r} is not one of {', '.join(EMBED_RUNTIMES)}",
+            hint="Unset LESSONS_EMBED_RUNTIME to use onnx, the default.",
+        )
+    return runtime

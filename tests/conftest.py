@@ -1,4 +1,5 @@
-"""Shared fixtures: the real embedding model (loaded once), stores, a real Neo4j, corpora."""
+"""Shared fixtures: the real embedding model (exported and loaded once), stores, a real
+Neo4j, corpora."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from click.testing import CliRunner, Result
 
 from lessons.cli import main as cli_main
 from lessons.cli import session as cli_session
-from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.embeddings import (
+    CachingEmbedder,
+    Embedder,
+    SentenceTransformerEmbedder,
+    model_directory,
+)
+from lessons.graph.onnx_runtime import OnnxEmbedder
+from lessons.graph.settings import DEFAULT_MODEL
 from lessons.graph.store import GraphStore, SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
 
@@ -23,13 +31,25 @@ CORPUS = REPO.parent / "shared" / "corpus" / "public-postmortems"
 
 
 @pytest.fixture(scope="session")
-def model() -> SentenceTransformerEmbedder:
-    """The real all-MiniLM-L6-v2, loaded once per test session."""
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this test session exports the model to ONNX (once, on first use)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def model(models_dir: Path) -> OnnxEmbedder:
+    """The real all-MiniLM-L6-v2 on the default runtime (onnxruntime), once per session."""
+    return OnnxEmbedder(DEFAULT_MODEL, model_directory(DEFAULT_MODEL), models_dir)
+
+
+@pytest.fixture(scope="session")
+def reference_model() -> SentenceTransformerEmbedder:
+    """The same model on sentence-transformers and torch: the reference."""
     return SentenceTransformerEmbedder()
 
 
 @pytest.fixture
-def embedder(model: SentenceTransformerEmbedder, tmp_path: Path) -> Iterator[CachingEmbedder]:
+def embedder(model: Embedder, tmp_path: Path) -> Iterator[CachingEmbedder]:
     """The real model behind a fresh vector cache."""
     cached = CachingEmbedder(model, tmp_path / "cache" / "vectors.sqlite3")
     yield cached
@@ -104,7 +124,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
 
 @pytest.fixture
 def lessons(
-    tmp_path: Path, model: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, model: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
     """Run `lessons ARGS` against a store in tmp_path, reusing the session's loaded model."""
     monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
@@ -112,7 +132,7 @@ def lessons(
     monkeypatch.setattr(
         cli_session,
         "open_embedder",
-        lambda name, cache: CachingEmbedder(model, cache / "v.sqlite3"),
+        lambda settings, on_export: CachingEmbedder(model, settings.cache_dir / "v.sqlite3"),
     )
 
     def invoke(*args: str, stdin: str | None = None) -> Result:

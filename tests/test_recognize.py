@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.models import Failure, PracticeStatus
 from lessons.graph.recognize import (
     RecognizeQuery,
@@ -34,7 +34,7 @@ DB_POOL = {
 @pytest.fixture(scope="module", params=["sqlite", "neo4j"])
 def examples(
     request: pytest.FixtureRequest,
-    model: SentenceTransformerEmbedder,
+    model: Embedder,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[GraphStore, CachingEmbedder]]:
     """The example postmortems imported into each store."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lessons.graph.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.models import Label
 from lessons.graph.search import search
 from lessons.graph.store import SqliteStore
@@ -20,7 +20,7 @@ from .conftest import EXAMPLES, Neo4jTarget, wipe_neo4j
 
 @pytest.fixture(scope="module")
 def examples_store(
-    model: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+    model: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[SqliteStore, CachingEmbedder]]:
     root: Path = tmp_path_factory.mktemp("examples")
     store = SqliteStore(root / "store.sqlite3")
