@@ -97,6 +97,7 @@ class Services:
         self.settings = settings
         self._store = store
         self._embedder = SerialEmbedder(embedder) if embedder is not None else None
+        self._load_model: Callable[[], object] = lambda: self.embedder.encode(["warm-up"])
         self._lock = threading.Lock()
         self._closers: list[Callable[[], None]] = []
         self._projections = ProjectionCache()
@@ -117,6 +118,7 @@ class Services:
             if self._embedder is None:
                 cached = open_embedder(self.settings, on_export=log.warning)
                 self._closers.append(cached.close)
+                self._load_model = cached.warm_up
                 self._embedder = SerialEmbedder(cached)
             return self._embedder
 
@@ -129,7 +131,8 @@ class Services:
         a failure is logged and left for /readyz and the requests to report."""
         try:
             self.store.ping()
-            self.embedder.encode(["warm-up"])
+            _ = self.embedder  # opens the configured model behind its cache, and `_load_model`
+            self._load_model()
         except LessonsError as e:
             log.warning("not ready yet: %s", e)
 

@@ -165,6 +165,10 @@ class CachingEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
 
+    def warm_up(self) -> None:
+        """Load the model now: one text encoded past the cache (a cached text would not)."""
+        self._inner.encode(["warm-up"])
+
     def _lookup(self, keys: set[str]) -> dict[str, Vector]:
         found: dict[str, Vector] = {}
         key_list = list(keys)

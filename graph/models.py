@@ -221,6 +221,8 @@ class Failure(NodeBase):
     resolution: str | None = None
     tags: tuple[str, ...] = ()
     timeline: tuple[str, ...] = ()
+    went_well: tuple[str, ...] = ()
+    lucky: tuple[str, ...] = ()
     recurrence_of: tuple[str, ...] = ()  # ids the source document declared, linked when present
 
     _id_shape = field_validator("id")(check_failure_id)
@@ -349,7 +351,8 @@ class Edge(BaseModel):
     (a cause's role in this failure, whether it is accepted, and why).
 
     `alias` is the name the source used for a shared entity when entity resolution merged
-    that name into an entity named otherwise (so the merge can be undone).
+    that name into an entity named otherwise (so the merge can be undone). `section` and
+    `lines` say where in its document the target was read (the heading, first and last line).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -361,6 +364,8 @@ class Edge(BaseModel):
     status: CauseStatus | None = None
     evidence: str | None = None
     alias: str | None = None
+    section: str | None = None
+    lines: tuple[int, int] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -387,7 +392,9 @@ class Edge(BaseModel):
     def properties(self) -> dict[str, Any]:
         """Edge properties as JSON-compatible values (only those that are set)."""
         return self.model_dump(
-            mode="json", include={"role", "status", "evidence", "alias"}, exclude_none=True
+            mode="json",
+            include={"role", "status", "evidence", "alias", "section", "lines"},
+            exclude_none=True,
         )
 
 

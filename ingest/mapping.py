@@ -8,6 +8,7 @@ names, so two documents naming the same cause point at one `Cause` node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from lessons.graph.models import (
     Action,
@@ -28,7 +29,7 @@ from lessons.graph.models import (
     failure_id,
 )
 from lessons.graph.store import DocumentGraph
-from lessons.ingest.record import PostmortemRecord
+from lessons.ingest.record import PostmortemRecord, SourceSpan
 
 
 @dataclass
@@ -103,6 +104,8 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             resolution=record.resolution,
             tags=tuple(record.tags),
             timeline=tuple(f"{e.at} {e.event}".strip() for e in record.timeline),
+            went_well=tuple(record.went_well),
+            lucky=tuple(record.lucky),
             recurrence_of=tuple(failure_id(target) for target in record.recurrence_of),
         )
     )
@@ -117,11 +120,16 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
                 role=cause.role,
                 status=cause.status,
                 evidence=cause.evidence,
+                **_where(cause.source),
             )
         )
-    for name in record.components:
-        component_id = graph.node(Component(id=entity_id(Label.COMPONENT, name), name=name))
-        graph.edge(Edge(source=fid, rel=RelType.AFFECTED, target=component_id))
+    for component in record.components:
+        component_id = graph.node(
+            Component(id=entity_id(Label.COMPONENT, component.name), name=component.name)
+        )
+        graph.edge(
+            Edge(source=fid, rel=RelType.AFFECTED, target=component_id, **_where(component.source))
+        )
     if record.team:
         team_id = graph.node(Team(id=entity_id(Label.TEAM, record.team), name=record.team))
         graph.edge(Edge(source=fid, rel=RelType.OWNED_BY, target=team_id))
@@ -135,7 +143,14 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
                 finding=exp.finding,
             )
         )
-        graph.edge(Edge(source=fid, rel=RelType.INVESTIGATED_BY, target=experiment_id))
+        graph.edge(
+            Edge(
+                source=fid,
+                rel=RelType.INVESTIGATED_BY,
+                target=experiment_id,
+                **_where(exp.source),
+            )
+        )
         for name in exp.tested_causes:
             graph.edge(Edge(source=experiment_id, rel=RelType.TESTED, target=graph.cause(name)))
     for practice in record.practices:
@@ -153,7 +168,7 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
     taught: set[str] = set()
     for number, lesson in enumerate(record.lessons, start=1):
         lesson_id = graph.node(Lesson(id=f"{fid}/lesson-{number}", text=lesson.text))
-        graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id))
+        graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id, **_where(lesson.source)))
         for name in lesson.adopted_as:
             practice_id = graph.practice(name)
             taught.add(practice_id)
@@ -169,8 +184,9 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
                     text=practice.description or practice.name,
                 )
             )
-            graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id))
-            graph.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice_id))
+            where = _where(practice.source)
+            graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id, **where))
+            graph.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice_id, **where))
     for number, action in enumerate(record.actions, start=1):
         action_id = graph.node(
             Action(
@@ -181,7 +197,16 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
                 due=action.due,
             )
         )
-        graph.edge(Edge(source=fid, rel=RelType.HAS_ACTION, target=action_id))
+        graph.edge(
+            Edge(source=fid, rel=RelType.HAS_ACTION, target=action_id, **_where(action.source))
+        )
         if action.implements:
             practice_id = graph.practice(action.implements)
             graph.edge(Edge(source=action_id, rel=RelType.IMPLEMENTS, target=practice_id))
+
+
+def _where(source: SourceSpan | None) -> dict[str, Any]:
+    """Edge properties saying where in its document an item was read."""
+    if source is None:
+        return {}
+    return {"section": source.section or None, "lines": (source.line_start, source.line_end)}

@@ -51,6 +51,14 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class SourceSpan(_Item):
+    """Where in its document an item was read: the section's heading and the lines."""
+
+    section: str = ""
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+
+
 class CauseRecord(_Item):
     """A cause and the role it played."""
 
@@ -61,6 +69,7 @@ class CauseRecord(_Item):
     )
     evidence: str | None = Field(default=None, description="why it is accepted or rejected")
     description: str | None = None
+    source: SourceSpan | None = None
     _string = _from_string("name")
 
 
@@ -72,6 +81,7 @@ class ExperimentRecord(_Item):
     outcome: ExperimentOutcome = ExperimentOutcome.INCONCLUSIVE
     finding: str | None = None
     tested_causes: list[str] = []
+    source: SourceSpan | None = None
     _string = _from_string("hypothesis")
     _lists = field_validator("tested_causes", mode="before")(_as_list)
 
@@ -81,6 +91,7 @@ class LessonRecord(_Item):
 
     text: str = Field(min_length=1)
     adopted_as: list[str] = []
+    source: SourceSpan | None = None
     _string = _from_string("text")
     _lists = field_validator("adopted_as", mode="before")(_as_list)
 
@@ -93,6 +104,7 @@ class PracticeRecord(_Item):
     status: PracticeStatus = PracticeStatus.PROPOSED
     adopted_at: date | None = None
     addresses: list[str] = []
+    source: SourceSpan | None = None
     _string = _from_string("name")
     _lists = field_validator("addresses", mode="before")(_as_list)
 
@@ -105,7 +117,16 @@ class ActionRecord(_Item):
     status: str = "open"
     due: date | None = None
     implements: str | None = None
+    source: SourceSpan | None = None
     _string = _from_string("text")
+
+
+class ComponentRecord(_Item):
+    """A system, service or technology the failure affected or involved."""
+
+    name: str = Field(min_length=1)
+    source: SourceSpan | None = None
+    _string = _from_string("name")
 
 
 class TimelineEntry(_Item):
@@ -132,19 +153,21 @@ class PostmortemRecord(BaseModel):
     detection: str | None = None
     resolution: str | None = None
     team: str | None = None
-    components: list[str] = []
+    components: list[ComponentRecord] = []
     tags: list[str] = []
     causes: list[CauseRecord] = []
     experiments: list[ExperimentRecord] = []
     lessons: list[LessonRecord] = []
     practices: list[PracticeRecord] = []
     actions: list[ActionRecord] = []
+    went_well: list[str] = Field(default=[], description="what went well (not a lesson)")
+    lucky: list[str] = Field(default=[], description="where the team got lucky")
     recurrence_of: list[str] = []
     timeline: list[TimelineEntry] = []
 
-    _text_lists = field_validator("components", "tags", "recurrence_of", mode="before")(
-        lambda value: _as_text_list(value)
-    )
+    _text_lists = field_validator(
+        "components", "tags", "recurrence_of", "went_well", "lucky", mode="before"
+    )(lambda value: _as_text_list(value))
     _lists = field_validator(
         "causes",
         "experiments",

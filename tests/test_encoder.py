@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,3 +266,28 @@ def test_the_runtime_is_chosen_by_its_setting_and_a_wrong_name_is_refused() -> N
     assert isinstance(open_runtime(settings), SentenceTransformerEmbedder)
     with pytest.raises(ConfigError, match="onnx, onnx-int8, torch"):
         Settings.from_env({"LESSONS_EMBED_RUNTIME": "tensorflow"})
+
+
+class CountingModel:
+    """A model that counts the texts it is asked to encode."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.encoded = inner, 0
+        self.model_name, self.dimension = inner.model_name, inner.dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded += len(texts)
+        return self.inner.encode(texts)
+
+
+def test_warming_up_loads_the_model_even_when_its_text_is_cached(
+    model: Embedder, tmp_path: Path
+) -> None:
+    counting = CountingModel(model)
+    cached = CachingEmbedder(counting, tmp_path / "vectors.sqlite3")
+    cached.encode(["warm-up"])
+    cached.encode(["warm-up"])
+    assert counting.encoded == 1  # the second time from the cache
+    cached.warm_up()
+    assert counting.encoded == 2
+    cached.close()

@@ -91,7 +91,7 @@ def test_google_sre_style_document() -> None:
         and record.occurred_at.isoformat() == "2024-05-01T00:00:00+00:00"
     )
     assert record.tags == ["dns", "network"]
-    assert record.components == ["edge-dns"]
+    assert [c.name for c in record.components] == ["edge-dns"]
     assert record.team == "Platform"
     assert record.recurrence_of == ["2023-01-01-dns"]
     assert [(c.name, c.role.value, c.description) for c in record.causes] == [

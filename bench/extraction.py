@@ -1,0 +1,207 @@
+"""Extraction benchmark: what the Markdown extractor takes from real postmortems, per kind,
+against what careful readers labelled (bench/data/extraction-gold/), beside the extractor of
+another commit (by default the one before this work) measured in the same run.
+
+    python bench/extraction.py [--baseline REV] [--split dev|test|all] [--show KIND]
+
+- The documents are the real public postmortems in ../shared/corpus/public-postmortems/docs
+  (the texts stay there); the labels were written blind, from the documents only (see
+  bench/data/extraction-gold/LABELLING.md).
+- Scoring is bench/gold.py: per kind, one-to-one fuzzy matches of extracted to gold items;
+  precision, recall and F1 summed over documents; titles and incident dates per document; and
+  the "went well" and "where we got lucky" items an extractor stored as lessons.
+- `split.json` holds out a third of each source (`test`), fixed before any tuning; figures are
+  printed for the tuned-on part (`dev`), the held-out part and both. Whatever the extractor
+  learned was trained on other documents, never on these.
+- The baseline runs in a subprocess on `git archive REV graph ingest`, so both extractors read
+  the same files in the same run. `--show KIND` prints, per document, the gold and extracted
+  items of KIND and which matched.
+- Also: the empty templates in corpus/templates (they should import as nothing, or be refused
+  with a reason), and documents that fail to parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from gold import (
+    CORPUS_DOCS,
+    KINDS,
+    Item,
+    extracted_items,
+    gold_items,
+    load_gold,
+    load_split,
+    match,
+    title_matches,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE = "d2f89a3"  # the last commit before the extraction work of issue 13
+EXTRA_KINDS = ("went_well",)
+
+EXTRACT = """
+import json, sys
+from lessons.ingest.parsers import parse_document
+out = {}
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    try:
+        records = parse_document(text, path, ".md")
+        out[path] = records[0].model_dump(mode="json")
+    except Exception as e:  # a refusal is a result here, not a crash of the benchmark
+        out[path] = {"error": f"{type(e).__name__}: {e}"}
+print(json.dumps(out))
+"""
+
+
+def extract(paths: list[Path], rev: str | None) -> dict[str, dict[str, Any]]:
+    """Records (as JSON data) of `paths` by the extractor in the working tree, or at `rev`."""
+    args = [str(p) for p in paths]
+    if rev is None:
+        done = subprocess.run(
+            [sys.executable, "-c", EXTRACT, *args], capture_output=True, text=True, check=True
+        )
+        return {Path(k).name: v for k, v in json.loads(done.stdout).items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", rev, "graph", "ingest"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(Path(tmp) / "lessons", filter="data")
+        # `lessons` is a namespace package: a folder first on sys.path wins over the install.
+        code = f"import sys; sys.path.insert(0, {tmp!r})\n{EXTRACT}"
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+    return {Path(k).name: v for k, v in json.loads(done.stdout).items()}
+
+
+def score(
+    records: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]], docs: list[str]
+) -> dict[str, Any]:
+    """Per kind matched / extracted / gold over `docs`, and the per-document checks."""
+    totals = {kind: [0, 0, 0] for kind in (*KINDS, *EXTRA_KINDS)}
+    titles = dates = stated_dates = lucky_as_lessons = failed = empty = 0
+    for doc in docs:
+        record, label = records[doc], gold[doc]
+        if "error" in record:
+            failed += 1
+            record = {}
+        for kind in (*KINDS, *EXTRA_KINDS):
+            result = match(
+                extracted_items(record, kind), gold_items(label, kind), names=kind == "components"
+            )
+            for i, value in enumerate((result.matched, result.extracted, result.gold)):
+                totals[kind][i] += value
+        titles += title_matches(record.get("title"), label.get("title"))
+        if label.get("incident_date"):
+            stated_dates += 1
+            dates += str(record.get("occurred_at") or "")[:10] == label["incident_date"]
+        not_lessons = gold_items(label, "went_well") + gold_items(label, "lucky")
+        lucky_as_lessons += match(extracted_items(record, "lessons"), not_lessons).matched
+        empty += not record.get("causes") and not record.get("lessons")
+    return {
+        "kinds": totals,
+        "titles": (titles, len(docs)),
+        "dates": (dates, stated_dates),
+        "went_well_as_lessons": lucky_as_lessons,
+        "failed": failed,
+        "no_cause_no_lesson": empty,
+    }
+
+
+def prf(matched: int, extracted: int, gold: int) -> tuple[float, float, float]:
+    precision = matched / extracted if extracted else 0.0
+    recall = matched / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def print_table(name: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    print(f"\n## {name}")
+    print(f"{'kind':<12} {'gold':>5} | {'baseline P / R / F1':>22} | {'now P / R / F1':>22}")
+    for kind, (_, _, gold) in after["kinds"].items():
+        columns = []
+        for side in (before, after):
+            p, r, f = prf(*side["kinds"][kind])
+            columns.append(f"{p:6.2f} {r:6.2f} {f:6.2f} ({side['kinds'][kind][1]:>3})")
+        print(f"{kind:<12} {gold:>5} | {columns[0]} | {columns[1]}")
+    for check in ("titles", "dates"):
+        (b, n), (a, _) = before[check], after[check]
+        print(f"{check:<12} {n:>5} | {b / n:>22.2f} | {a / n:>22.2f}")
+    for check in ("went_well_as_lessons", "failed", "no_cause_no_lesson"):
+        print(f"{check:<20} baseline {before[check]:>3}   now {after[check]:>3}")
+
+
+def show(kind: str, records: dict[str, dict[str, Any]], gold: dict[str, Any], docs: list[str]):
+    for doc in docs:
+        extracted = extracted_items(records[doc], kind)
+        truth = gold_items(gold[doc], kind)
+        result = match(extracted, truth, names=kind == "components")
+        hit_e = {e for e, _, _ in result.pairs}
+        hit_g = {g for _, g, _ in result.pairs}
+        print(
+            f"\n### {doc}: {result.matched} matched, {len(extracted)} extracted, {len(truth)} gold"
+        )
+        for g, item in enumerate(truth):
+            print(f"  {'+' if g in hit_g else '-'} gold: {_short(item)}")
+        for e, item in enumerate(extracted):
+            if e not in hit_e:
+                print(f"  ? extracted: {_short(item)}")
+
+
+def _short(item: Item) -> str:
+    return item.label if len(item.label) < 110 else item.label[:107] + "..."
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", default=BASELINE, help="commit of the extractor to beat")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default=None)
+    parser.add_argument("--show", choices=(*KINDS, *EXTRA_KINDS), default=None)
+    args = parser.parse_args()
+    docs_dir = CORPUS_DOCS / "docs"
+    if not docs_dir.is_dir():
+        sys.exit(f"the public postmortem corpus is not at {docs_dir} (it lives outside the repo)")
+    gold, split = load_gold(), load_split()
+    paths = [docs_dir / doc for doc in sorted(gold)]
+    now = extract(paths, None)
+    before = extract(paths, args.baseline)
+    if args.show:
+        chosen = [d for d in sorted(gold) if args.split in (None, "all", split[d])]
+        show(args.show, now, gold, chosen)
+        return
+    print(f"extractor now vs {args.baseline}, on {len(gold)} labelled real postmortems")
+    for part in ("dev", "test", "all"):
+        if args.split not in (None, part):
+            continue
+        chosen = [d for d in sorted(gold) if part == "all" or split[d] == part]
+        label = {"dev": "tuned on", "test": "held out", "all": "all"}[part]
+        print_table(
+            f"{part} ({label}): {len(chosen)} documents",
+            score(before, gold, chosen),
+            score(now, gold, chosen),
+        )
+    templates = sorted((CORPUS_DOCS / "templates").glob("*.md"))
+    print("\n## empty templates (should import as nothing, or be refused with a reason)")
+    for name, record in extract(templates, None).items():
+        verdict = record.get("error") or (
+            f"imported: {record.get('title')!r}, "
+            + ", ".join(f"{len(record.get(k) or [])} {k}" for k in KINDS)
+        )
+        print(f"- {name}: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
