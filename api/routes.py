@@ -393,10 +393,12 @@ async def ingest_documents(
     dry_run: Annotated[bool, Query(description="parse and check only; write nothing")] = False,
 ) -> IngestResult:
     """Import postmortems: files as multipart form fields named `files` (the suffix of each
-    file name picks the parser), or canonical records as JSON `{"records": [...]}`.
+    file name picks the parser), or records as JSON `{"records": [...]}`.
 
-    Each document is reported on its own; when some fail the status is 207 and the others
-    are still imported, as with `lessons ingest`."""
+    JSON and YAML need not use the record's field names: incident tools' exports and
+    objects with their own keys are mapped, and each document's `warnings` name what was
+    kept in the failure's notes instead. Each document is reported on its own; when some
+    fail the status is 207 and the others are still imported, as with `lessons ingest`."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         async with request.form(max_files=MAX_DOCUMENTS, max_fields=MAX_DOCUMENTS) as form:

@@ -2,7 +2,8 @@
 
 An upload is identified by its file name, as a file on disk is by its path: uploading a
 changed `incident.md` again replaces what the earlier `incident.md` said, and an unchanged
-one is skipped. A JSON record is identified by its `id` (else its title).
+one is skipped. A JSON record is identified by its `id` (else its title); records may be
+other tools' exports, mapped like JSON files (ingest/keymaps.py), whose own ids are not ours.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from lessons.graph.errors import ValidationError
 from lessons.graph.models import slugify
+from lessons.ingest.keymaps import NothingDescribesAFailure, map_fields
 from lessons.ingest.parsers import PARSERS
 from lessons.ingest.pipeline import FileStatus, IngestReport, Source
 from lessons.ingest.record import PostmortemRecord
@@ -62,7 +64,8 @@ def no_surrogates(value: Any) -> None:
 
 
 class RecordBatch(BaseModel):
-    """Canonical postmortem records to import (each as `lessons schema` describes).
+    """Postmortem records to import: canonical records (as `lessons schema` describes), or
+    other tools' exports and objects with their own keys, mapped like JSON files.
 
     Each record is checked on its own, as a document would be: a bad one is reported in the
     result and the others are still imported.
@@ -90,12 +93,17 @@ def ingest_schemas(ref_template: str) -> dict[str, Any]:
 
 
 class FileOutcome(BaseModel):
-    """What happened to one document: imported, unchanged, checked (dry run) or failed."""
+    """What happened to one document: imported, unchanged, checked (dry run) or failed.
+
+    `warnings`: keys of a JSON or YAML document that were not mapped to a field (their text
+    is kept in the failure's `notes`) and values that did not fit their field.
+    """
 
     path: str
     status: FileStatus
     failure_ids: list[str]
     error: str | None
+    warnings: list[str] = []
 
 
 class IngestResult(BaseModel):
@@ -134,11 +142,21 @@ def record_sources(batch: RecordBatch) -> list[Source]:
     """One source per record, named after its id (else its title)."""
     sources: list[Source] = []
     for record in batch.records:
-        name = slugify(str(record.get("id") or record.get("title") or "")) or "record"
+        name = slugify(_record_name(record)) or "record"
         data = json.dumps(record).encode()
         sources.append(UploadSource(name=f"{name}.json", suffix=".json", data=data))
     _unique_names(sources)
     return sources
+
+
+def _record_name(record: dict[str, Any]) -> str:
+    """A record's `id`, else its title, as the import reads them: a tool's opaque id is not
+    the failure's id, and the title is wherever the tool keeps it (`name`, `fields.summary`)."""
+    try:
+        fields, _ = map_fields(record)
+    except NothingDescribesAFailure:
+        return str(record.get("id") or "")
+    return str(fields.get("id") or fields.get("title") or "")
 
 
 def _unique_names(sources: list[Source]) -> None:
@@ -158,7 +176,13 @@ def ingest_result(report: IngestReport) -> IngestResult:
         texts_embedded=report.texts_embedded,
         unlinked_recurrences=[[e.source, e.target] for e in report.unlinked],
         files=[
-            FileOutcome(path=r.path, status=r.status, failure_ids=r.failure_ids, error=r.error)
+            FileOutcome(
+                path=r.path,
+                status=r.status,
+                failure_ids=r.failure_ids,
+                error=r.error,
+                warnings=r.warnings,
+            )
             for r in report.results
         ],
     )

@@ -38,9 +38,12 @@ from lessons.cli.serve import serve_command
 from lessons.cli.session import Session, echo_json
 from lessons.graph.errors import LessonsError
 from lessons.graph.recognize import RecognizeQuery, recognize
-from lessons.graph.search import FailureContext, SearchHit, failure_context, search
+from lessons.graph.search import FailureContext, SearchHit, Source, failure_context, search
 from lessons.graph.settings import Settings
+from lessons.graph.store import NEO4J_SCHEMES, GraphStore, SqliteStore
+from lessons.graph.store.sqlite import sqlite_path_from_url
 from lessons.graph.transfer import copy_graph
+from lessons.ingest.keymaps import KeyMap, load_keymap
 from lessons.ingest.parsers import FORMATS
 from lessons.ingest.pipeline import FileResult, FileStatus, IngestReport, discover, ingest
 from lessons.ingest.record import record_json_schema
@@ -93,7 +96,11 @@ def cli(ctx: click.Context, store: str | None) -> None:
 
 @cli.command("ingest")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--dry-run", is_flag=True, help="Parse and validate only; write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what each document says (records as JSON with --json); write nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
     "--format",
@@ -103,22 +110,39 @@ def cli(ctx: click.Context, store: str | None) -> None:
     show_default=True,
     help="Format of standard input (PATH '-').",
 )
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your own field map for JSON and YAML: `their.key: our_field` lines (see docs/format.md).",
+)
 @click.pass_obj
 def ingest_command(
-    session: Session, paths: tuple[str, ...], dry_run: bool, as_json: bool, stdin_format: str
+    session: Session,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    stdin_format: str,
+    mapping_file: Path | None,
 ) -> None:
     """Import postmortems: Markdown, YAML, JSON, JSON Lines or CSV files.
 
     PATHS are files, directories (walked recursively), glob patterns, or '-' for standard
     input. Unchanged files are skipped; a changed file replaces what it said before; a bad
-    file is reported and skipped, and the exit status is then 1.
+    file is reported and skipped, and the exit status is then 1. JSON and YAML exports of
+    incident tools (incident.io, FireHydrant, Rootly, PagerDuty, Jira, Dispatch) and files
+    with their own keys are mapped onto the record; what cannot be mapped is kept in the
+    failure's notes, with a warning.
 
     \b
     Examples:
       lessons ingest examples/postmortems/
+      lessons ingest --dry-run incident-export.json
+      lessons ingest --mapping our-fields.yaml retros/
       lessons ingest --dry-run --json incident.md
       cat incident.md | lessons ingest -
     """
+    keymap = _read_mapping(mapping_file) if mapping_file is not None else None
     sources, missing = discover(paths, stdin_format=stdin_format)
     err = Console(stderr=True, soft_wrap=True)
     for path in missing:
@@ -126,13 +150,18 @@ def ingest_command(
             f"[red]failed[/red] {escape(path)}: no such file, directory or matching file",
             highlight=False,
         )
-    if dry_run and as_json:
-        report = ingest(session.store, session.embedder, sources, dry_run=True)
-        for result in report.results:
-            for fid, record in zip(result.failure_ids, result.records, strict=True):
-                click.echo(record.model_copy(update={"id": fid}).model_dump_json())
+    if dry_run:
+        report = _dry_run(session, sources, keymap)
+        if as_json:
+            for result in report.results:
+                for fid, record in zip(result.failure_ids, result.records, strict=True):
+                    click.echo(record.model_copy(update={"id": fid}).model_dump_json())
+                for warning in result.warnings:
+                    err.print(f"warning {result.path}: {warning}", markup=False)
+        else:
+            _print_dry_run(report)
     else:
-        report = _ingest_with_progress(session, sources, dry_run, err, quiet=as_json)
+        report = _ingest_with_progress(session, sources, err, keymap=keymap, quiet=as_json)
     if as_json and not dry_run:
         echo_json(_report_json(report, missing))
     elif not as_json:
@@ -145,16 +174,61 @@ def ingest_command(
         raise SystemExit(1)
 
 
+def _read_mapping(path: Path) -> KeyMap:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.BadParameter(f"cannot read {path}: {e}", param_hint="--mapping") from e
+    return load_keymap(text, str(path))
+
+
+class _NoEmbedder:
+    """What a dry run is given instead of the model: it never encodes, so the model and its
+    vector cache are not opened."""
+
+    model_name = "none (dry run)"
+    dimension = 0
+
+    def encode(self, texts: Any) -> Any:
+        raise AssertionError("a dry run does not encode")
+
+
+def _dry_run(session: Session, sources: list[Any], keymap: KeyMap | None) -> IngestReport:
+    """Parse and check `sources` against the configured store, creating nothing: a SQLite
+    store that does not exist yet is not created (an empty one in memory stands in for it),
+    and neither the model nor the vector cache is opened."""
+    url = session.settings.store_url
+    if not url.startswith(NEO4J_SCHEMES) and not sqlite_path_from_url(url).exists():
+        store: GraphStore = SqliteStore(":memory:")
+        try:
+            return ingest(store, _NoEmbedder(), sources, dry_run=True, keymap=keymap)
+        finally:
+            store.close()
+    return ingest(session.store, _NoEmbedder(), sources, dry_run=True, keymap=keymap)
+
+
 def _ingest_with_progress(
-    session: Session, sources: list[Any], dry_run: bool, err: Console, *, quiet: bool
+    session: Session,
+    sources: list[Any],
+    err: Console,
+    *,
+    keymap: KeyMap | None,
+    quiet: bool,
 ) -> IngestReport:
     def report_failure(result: FileResult) -> None:
-        if result.error and not quiet:
+        if quiet:
+            return
+        if result.error:
             err.print(f"[red]failed[/red] {escape(result.error)}", highlight=False)
+        for warning in result.warnings:
+            err.print(
+                f"[yellow]warning[/yellow] {escape(result.path)}: {escape(warning)}",
+                highlight=False,
+            )
 
     if not err.is_terminal or len(sources) < 20:
         return ingest(
-            session.store, session.embedder, sources, dry_run=dry_run, on_result=report_failure
+            session.store, session.embedder, sources, on_result=report_failure, keymap=keymap
         )
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("importing", total=len(sources))
@@ -163,7 +237,71 @@ def _ingest_with_progress(
             report_failure(result)
             progress.advance(task)
 
-        return ingest(session.store, session.embedder, sources, dry_run=dry_run, on_result=advance)
+        return ingest(session.store, session.embedder, sources, on_result=advance, keymap=keymap)
+
+
+DRY_RUN_KINDS = (
+    ("causes", "causes"),
+    ("experiments", "experiments"),
+    ("lessons", "lessons"),
+    ("practices", "practices"),
+    ("actions", "actions"),
+    ("components", "components"),
+    ("went_well", "went well"),
+)
+DRY_RUN_ITEMS = 3  # items shown per kind
+
+
+def _print_dry_run(report: IngestReport) -> None:
+    """What a dry run understood, document by document: each record's title, date, counts
+    per kind and first items, the notes kept and the warnings."""
+    for result in report.results:
+        if result.status is FileStatus.UNCHANGED:
+            click.echo(f"{result.path}: unchanged since it was imported")
+            continue
+        if result.status is FileStatus.FAILED:
+            click.echo(f"{result.path}: not understood: {result.reason}")
+            continue
+        count = len(result.records)
+        click.echo(f"{result.path}: {count} record{'s' if count != 1 else ''}")
+        for fid, record in zip(result.failure_ids, result.records, strict=True):
+            when = record.occurred_at.strftime("%Y-%m-%d %H:%M %Z") if record.occurred_at else ""
+            facts = [f"id {fid}", when or "no date"]
+            facts += [f"{k} {v}" for k, v in (("severity", record.severity), ("team", record.team))]
+            click.echo(f"  {record.title}")
+            click.echo("    " + " · ".join(f for f in facts if not f.endswith(" None")))
+            click.echo(
+                "    "
+                + " · ".join(f"{label} {len(getattr(record, k))}" for k, label in DRY_RUN_KINDS)
+            )
+            for kind, label in DRY_RUN_KINDS:
+                items = [_item_text(kind, item) for item in getattr(record, kind)]
+                if items:
+                    shown = "; ".join(items[:DRY_RUN_ITEMS])
+                    more = len(items) - DRY_RUN_ITEMS
+                    click.echo(f"    {label}: {shown}" + (f"; and {more} more" if more > 0 else ""))
+            if record.notes:
+                lines = len(record.notes.splitlines())
+                click.echo(f"    notes: {lines} line{'s' if lines != 1 else ''} kept")
+        for warning in result.warnings:
+            click.echo(f"  warning: {warning}")
+
+
+def _item_text(kind: str, item: Any) -> str:
+    """One item of a record in a few words: its name or text, and the role or owner."""
+    if kind == "causes":
+        return f"{item.name} ({item.role.value})"
+    if kind == "experiments":
+        return f"{item.hypothesis} ({item.outcome.value})"
+    if kind == "lessons":
+        return str(item.text)
+    if kind == "practices":
+        return f"{item.name} ({item.status.value})"
+    if kind == "actions":
+        return f"{item.text} ({item.owner})" if item.owner else str(item.text)
+    if kind == "components":
+        return str(item.name)
+    return str(item)
 
 
 def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
@@ -173,11 +311,18 @@ def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
             "status": r.status.value,
             "failure_ids": r.failure_ids,
             "error": r.error,
+            "warnings": r.warnings,
         }
         for r in report.results
     ]
     files += [
-        {"path": p, "status": "failed", "failure_ids": [], "error": f"{p}: no such file"}
+        {
+            "path": p,
+            "status": "failed",
+            "failure_ids": [],
+            "error": f"{p}: no such file",
+            "warnings": [],
+        }
         for p in missing
     ]
     counts = {s.value: report.count(s) for s in FileStatus}
@@ -250,7 +395,7 @@ def _print_hits(hits: list[SearchHit]) -> None:
             causes = ", ".join(f"{c.name} ({c.role})" for c in hit.context.causes[:4])
             out.print(f"   causes: {causes}", markup=False, highlight=False)
         for lesson in hit.context.lessons[:2]:
-            out.print(f"   lesson: {lesson}", markup=False, highlight=False)
+            out.print(f"   lesson: {lesson.text}", markup=False, highlight=False)
         for practice in hit.context.practices[:3]:
             out.print(
                 f"   practice: {practice.name} [{practice.status.value}]",
@@ -293,24 +438,47 @@ def _print_context(context: FailureContext) -> None:
         if value:
             out.print(f"{key}: {value}", markup=False, highlight=False)
     out.print(f"\n{failure.summary}\n", markup=False, highlight=False)
-    sections: list[tuple[str, list[str]]] = [
-        ("Causes", [f"{c.name} ({c.role})" for c in context.causes]),
+    sections: list[tuple[str, list[tuple[str, Source | None]]]] = [
+        ("Causes", [(f"{c.name} ({c.role})", c.source) for c in context.causes]),
         (
             "Experiments",
             [
-                f"{e.hypothesis} -> {e.outcome.value}" + (f": {e.finding}" if e.finding else "")
+                (
+                    f"{e.hypothesis} -> {e.outcome.value}"
+                    + (f": {e.finding}" if e.finding else ""),
+                    e.source,
+                )
                 for e in context.experiments
             ],
         ),
-        ("Lessons", context.lessons),
-        ("Practices", [f"{p.name} [{p.status.value}]" for p in context.practices]),
-        ("Actions", [f"{a.text} ({a.owner or 'no owner'}, {a.status})" for a in context.actions]),
+        ("Lessons", [(lesson.text, lesson.source) for lesson in context.lessons]),
+        ("Went well", [(text, None) for text in failure.went_well]),
+        ("Got lucky", [(text, None) for text in failure.lucky]),
+        ("Practices", [(f"{p.name} [{p.status.value}]", None) for p in context.practices]),
+        (
+            "Actions",
+            [
+                (f"{a.text} ({a.owner or 'no owner'}, {a.status})", a.source)
+                for a in context.actions
+            ],
+        ),
     ]
-    for title, lines in sections:
-        if lines:
+    for title, items in sections:
+        if items:
             out.print(f"[bold]{title}[/bold]")
-            for line in lines:
-                out.print(f"  - {line}", markup=False, highlight=False)
+            for text, source in items:
+                out.print(f"  - {escape(text)}{_where(source)}", highlight=False)
+
+
+def _where(source: Source | None) -> str:
+    """`  [dim](Root cause, lines 12-14)[/dim]`: where the document says so, if known."""
+    if source is None:
+        return ""
+    parts = [source.section] if source.section else []
+    if source.lines:
+        first, last = source.lines
+        parts.append(f"line {first}" if first == last else f"lines {first}-{last}")
+    return f"  [dim]({escape(', '.join(parts))})[/dim]" if parts else ""
 
 
 @cli.command("stats")

@@ -161,7 +161,7 @@ def print_recognition(result: Recognition) -> None:
                 "causes: " + ", ".join(f"{c.name} ({c.role})" for c in match.context.causes)
             )
         lines += [f"tried: {e.hypothesis} -> {e.outcome.value}" for e in match.context.experiments]
-        lines += [f"lesson: {lesson}" for lesson in match.context.lessons[:3]]
+        lines += [f"lesson: {lesson.text}" for lesson in match.context.lessons[:3]]
         lines += [
             f"practice: {p.name} [{p.status.value}"
             + (f" since {p.adopted_at}" if p.adopted_at else "")

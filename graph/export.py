@@ -5,11 +5,11 @@ Every format is written from the networkx projection (`GraphStore.to_networkx()`
 edges are keyed by relationship type with `rel` and their properties (`role` on CAUSED_BY).
 
 - **GraphML** opens in Gephi and loads with `networkx.read_graphml`. GraphML holds only
-  scalars, so a list property (tags, aliases, timeline, recurrence_of) is written as a JSON
-  array in a string and an unset property (None) is left out; `read_graphml` here undoes
-  both and gives back the projection. XML 1.0 cannot hold control characters other than
-  tab, newline and carriage return (which XML reads back as a newline), so those few are
-  replaced with U+FFFD; JSON and Cypher keep every character.
+  scalars, so a list property (tags, aliases, timeline, recurrence_of, an edge's `lines`) is
+  written as a JSON array in a string and an unset property (None) is left out;
+  `read_graphml` here undoes both and gives back the projection. XML 1.0 cannot hold control
+  characters other than tab, newline and carriage return (which XML reads back as a
+  newline), so those few are replaced with U+FFFD; JSON and Cypher keep every character.
 - **JSON**: `{"nodes": [{id, label, properties}], "edges": [{source, rel, target,
   properties}]}`, sorted by id; `graph_from_json` reads it back.
 - **Cypher**: one statement per line, for an empty Neo4j 5 (e.g. `cypher-shell < file`):
@@ -131,7 +131,10 @@ def write_graphml(graph: nx.MultiDiGraph, out: IO[str]) -> None:
         graph.edges(keys=True, data=True), key=lambda e: (e[0], e[2], e[1])
     ):
         encoded.add_edge(
-            source, target, key=rel, **{k: v for k, v in attrs.items() if v is not None}
+            source,
+            target,
+            key=rel,
+            **{k: _graphml_value(v) for k, v in attrs.items() if v is not None},
         )
     for line in nx.generate_graphml(encoded):
         out.write(line + "\n")
@@ -162,6 +165,9 @@ def read_graphml(source: str | IO[str]) -> nx.MultiDiGraph:
         typed = node_from_properties(label, node, properties)
         graph.add_node(node, label=label, **typed.properties())
     for source_id, target, rel, attrs in loaded.edges(keys=True, data=True):
+        lines = attrs.get("lines")  # the one list an edge has (where its target was read)
+        if isinstance(lines, str):
+            attrs = {**attrs, "lines": tuple(json.loads(lines))}
         graph.add_edge(source_id, target, key=rel, **attrs)
     return graph
 

@@ -224,6 +224,7 @@ class Failure(NodeBase):
     went_well: tuple[str, ...] = ()
     lucky: tuple[str, ...] = ()
     recurrence_of: tuple[str, ...] = ()  # ids the source document declared, linked when present
+    notes: str | None = None  # what an import could not map to a field, as `key: value` lines
 
     _id_shape = field_validator("id")(check_failure_id)
 

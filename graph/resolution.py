@@ -160,9 +160,12 @@ def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_CO
     key = name_key(a)
     if key and key == name_key(b):
         return True
-    if not (_latin(a) and _latin(b)):
-        return False
+    if not (_latin(a) and _latin(b)) or (_HOST.fullmatch(a.strip()) and _HOST.fullmatch(b.strip())):
+        return False  # two host names are two sites, however alike ("gov.au", "australia.gov.au")
     return cosine >= threshold and not opposed(a, b)
+
+
+_HOST = re.compile(r"(?:[\w-]+\.)+[a-z]{2,}", re.IGNORECASE)
 
 
 def _latin(name: str) -> bool:

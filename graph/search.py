@@ -66,6 +66,20 @@ def matched_terms(query: str, text: str) -> list[str]:
     return [t for t in keyword_terms(query) if t in words or (len(t) >= 5 and t[:5] in stems)]
 
 
+class Source(BaseModel):
+    """Where in its document an item was read: the section's heading and the lines."""
+
+    section: str | None = None
+    lines: tuple[int, int] | None = None
+
+    @classmethod
+    def of(cls, edge: Edge) -> Source | None:
+        """The source an edge from the failure records, if any."""
+        if edge.section is None and edge.lines is None:
+            return None
+        return cls(section=edge.section, lines=edge.lines)
+
+
 class CauseView(BaseModel):
     """A cause as seen from one failure: its role, and whether it is accepted (and why)."""
 
@@ -74,6 +88,7 @@ class CauseView(BaseModel):
     role: str
     status: CauseStatus = CauseStatus.ACCEPTED
     evidence: str | None = None
+    source: Source | None = None
 
 
 class ExperimentView(BaseModel):
@@ -84,6 +99,15 @@ class ExperimentView(BaseModel):
     outcome: ExperimentOutcome
     finding: str | None
     tested_causes: list[str]
+    source: Source | None = None
+
+
+class LessonView(BaseModel):
+    """A lesson a failure taught."""
+
+    id: str
+    text: str
+    source: Source | None = None
 
 
 class PracticeView(BaseModel):
@@ -102,6 +126,7 @@ class ActionView(BaseModel):
     text: str
     owner: str | None
     status: str
+    source: Source | None = None
 
 
 class FailureContext(BaseModel):
@@ -110,7 +135,7 @@ class FailureContext(BaseModel):
     failure: Failure
     causes: list[CauseView] = []
     experiments: list[ExperimentView] = []
-    lessons: list[str] = []
+    lessons: list[LessonView] = []
     practices: list[PracticeView] = []
     actions: list[ActionView] = []
     components: list[str] = []
@@ -185,6 +210,7 @@ def _context(
                         role=role,
                         status=edge.status or CauseStatus.ACCEPTED,
                         evidence=edge.evidence,
+                        source=Source.of(edge),
                     )
                 )
             elif isinstance(target, Component):
@@ -192,7 +218,9 @@ def _context(
             elif isinstance(target, Team):
                 context.team = target.name
             elif isinstance(target, Lesson):
-                context.lessons.append(target.text)
+                context.lessons.append(
+                    LessonView(id=target.id, text=target.text, source=Source.of(edge))
+                )
                 practices.update(
                     (p.id, p) for t in out.get(target.id, []) if isinstance(p := nodes[t], Practice)
                 )
@@ -205,12 +233,17 @@ def _context(
                         outcome=target.outcome,
                         finding=target.finding,
                         tested_causes=sorted(c.name for c in tested if isinstance(c, Cause)),
+                        source=Source.of(edge),
                     )
                 )
             elif isinstance(target, Action):
                 context.actions.append(
                     ActionView(
-                        id=target.id, text=target.text, owner=target.owner, status=target.status
+                        id=target.id,
+                        text=target.text,
+                        owner=target.owner,
+                        status=target.status,
+                        source=Source.of(edge),
                     )
                 )
             elif isinstance(target, Document):

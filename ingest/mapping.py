@@ -107,6 +107,7 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             went_well=tuple(record.went_well),
             lucky=tuple(record.lucky),
             recurrence_of=tuple(failure_id(target) for target in record.recurrence_of),
+            notes=record.notes,
         )
     )
     graph.edge(Edge(source=fid, rel=RelType.DOCUMENTED_IN, target=document_id))

@@ -1,5 +1,11 @@
 """Parsers: document text -> canonical `PostmortemRecord`s, picked by file suffix.
 
+JSON, JSON Lines and YAML are read as mappings, not schemas (ingest/keymaps.py): another
+tool's export or a file with its own keys is mapped onto the record, what cannot be mapped
+is kept in `notes` with a warning, and a value that does not fit its field is moved to the
+notes too. Such a document is refused only when nothing in it describes a failure.
+Markdown and CSV keep the record's own field names.
+
 Every problem is raised as `ParseError(path, reason, line=...)` so a bulk import can
 report it and carry on with the other files.
 """
@@ -16,6 +22,7 @@ import pydantic
 import yaml
 
 from lessons.graph.errors import ParseError
+from lessons.ingest.keymaps import KeyMap, NothingDescribesAFailure, map_fields, split_records
 from lessons.ingest.markdown import load_yaml, parse_markdown
 from lessons.ingest.record import PostmortemRecord
 
@@ -35,11 +42,13 @@ CSV_LIST_COLUMNS = frozenset(
 
 
 def _records_from_data(data: Any, path: str) -> list[dict[str, Any]]:
-    if isinstance(data, dict):
-        return [data]
-    if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
-        return data
-    raise ParseError(path, "expected a postmortem object or a non-empty list of them")
+    """One object, a list of them, or a tool's page of results (`{"incidents": [...]}`)."""
+    if isinstance(data, list) and not all(isinstance(item, dict) for item in data):
+        data = []
+    records = split_records(data)
+    if not records:
+        raise ParseError(path, "expected a postmortem object or a non-empty list of them")
+    return records
 
 
 def _parse_yaml(text: str, path: str) -> list[dict[str, Any]]:
@@ -127,19 +136,111 @@ def _describe(error: pydantic.ValidationError) -> str:
     return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 
 
-def parse_document(text: str, path: str, suffix: str) -> list[PostmortemRecord]:
-    """The postmortem records in `text`, parsed by the parser for `suffix` (e.g. `.md`)."""
-    parser = PARSERS.get(suffix.lower())
+# Formats whose keys are mapped (ingest/keymaps.py) rather than required to be ours.
+MAPPED = frozenset([".yaml", ".yml", ".json", ".jsonl"])
+
+
+def parse_document(
+    text: str,
+    path: str,
+    suffix: str,
+    *,
+    keymap: KeyMap | None = None,
+    warnings: list[str] | None = None,
+) -> list[PostmortemRecord]:
+    """The postmortem records in `text`, parsed by the parser for `suffix` (e.g. `.md`).
+
+    JSON, JSON Lines and YAML are mapped (ingest/keymaps.py): `keymap` is a user's own field
+    map, tried before the known tools' maps and the generic aliases, and what the import
+    should tell the user (keys kept in `notes`, values that did not fit their field) is
+    appended to `warnings`.
+    """
+    suffix = suffix.lower()
+    parser = PARSERS.get(suffix)
     if parser is None:
         known = ", ".join(sorted(PARSERS))
         raise ParseError(path, f"unsupported file type {suffix or '(none)'!r}; known: {known}")
     if not text.strip():
         raise ParseError(path, "the file is empty")
-    records = []
-    for index, fields in enumerate(parser(text, path), start=1):
+    found = parser(text, path)
+    several = len(found) > 1 or suffix in (".csv", ".jsonl")
+    records: list[PostmortemRecord] = []
+    told: list[str] = []
+    for index, fields in enumerate(found, start=1):
+        which = f"record {index}: " if several else ""
+        if suffix not in MAPPED:
+            try:
+                records.append(PostmortemRecord.model_validate(fields))
+            except pydantic.ValidationError as e:
+                raise ParseError(path, f"{which}{_describe(e)}") from e
+            continue
         try:
-            records.append(PostmortemRecord.model_validate(fields))
-        except pydantic.ValidationError as e:
-            which = f"record {index}: " if index > 1 or suffix in (".csv", ".jsonl") else ""
-            raise ParseError(path, f"{which}{_describe(e)}") from e
+            mapped, mapping_warnings = map_fields(fields, keymap)
+        except NothingDescribesAFailure as e:
+            raise ParseError(path, f"{which}{e}") from e
+        record, more = _validate_leniently(mapped, path, which)
+        records.append(record)
+        told.extend(f"{which}{w}" for w in [*mapping_warnings, *more])
+    if warnings is not None:
+        warnings.extend(told)
     return records
+
+
+def _validate_leniently(
+    fields: dict[str, Any], path: str, which: str
+) -> tuple[PostmortemRecord, list[str]]:
+    """The record; a value that does not fit its field (or a list item that does not) is
+    moved to the notes with a warning instead of refusing the document."""
+    warnings: list[str] = []
+    for _ in range(20):
+        try:
+            return PostmortemRecord.model_validate(fields), warnings
+        except pydantic.ValidationError as e:
+            moved = _move_to_notes(fields, e, warnings)
+            if not moved:
+                raise ParseError(path, f"{which}{_describe(e)}") from e
+    raise ParseError(path, f"{which}too many values that do not fit their fields")
+
+
+def _move_to_notes(
+    fields: dict[str, Any], error: pydantic.ValidationError, warnings: list[str]
+) -> bool:
+    """Move what `error` complains about into `fields["notes"]`; False if nothing could be."""
+    drop: dict[str, set[int] | None] = {}
+    messages: dict[str, str] = {}
+    for item in error.errors():
+        loc = item["loc"]
+        name = str(loc[0]) if loc else ""
+        if name not in fields or name in ("title", "summary", "notes"):
+            continue
+        if len(loc) > 1 and isinstance(loc[1], int) and isinstance(fields[name], list):
+            indices = drop.setdefault(name, set())
+            if indices is not None:
+                indices.add(loc[1])
+            messages.setdefault(f"{name}[{loc[1]}]", item["msg"])
+        else:
+            drop[name] = None
+            messages.setdefault(name, item["msg"])
+    lines: list[str] = []
+    for name, indices in drop.items():
+        value = fields[name]
+        if indices is None:
+            lines.append(f"{name}: {_as_note(value)}")
+            del fields[name]
+            continue
+        for index in sorted(indices, reverse=True):
+            if index < len(value):
+                lines.append(f"{name}[{index}]: {_as_note(value[index])}")
+                value = value[:index] + value[index + 1 :]
+        fields[name] = value
+    for where, message in messages.items():
+        warnings.append(f"{where}: {message}; kept in notes")
+    if lines:
+        fields["notes"] = "\n".join([*([fields["notes"]] if fields.get("notes") else []), *lines])
+    return bool(lines)
+
+
+def _as_note(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= 500 else text[:499] + "…"

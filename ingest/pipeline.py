@@ -26,6 +26,7 @@ from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
 from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.ingest.keymaps import KeyMap
 from lessons.ingest.mapping import build_document_graph, record_failure_id
 from lessons.ingest.parsers import PARSERS, parse_document
 from lessons.ingest.record import PostmortemRecord
@@ -67,7 +68,11 @@ class Source:
 
 @dataclass
 class FileResult:
-    """The outcome for one file."""
+    """The outcome for one file.
+
+    `warnings` say what an import of JSON or YAML could not map (kept in the records'
+    `notes`) and which values did not fit their fields.
+    """
 
     path: str
     status: FileStatus
@@ -75,6 +80,7 @@ class FileResult:
     reason: str | None = None
     line: int | None = None
     records: list[PostmortemRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def error(self) -> str | None:
@@ -170,9 +176,10 @@ def _default_ids(source: Source, count: int) -> list[str]:
 class _Importer:
     """One import run; remembers which document each failure id was given to in this run."""
 
-    def __init__(self, store: GraphStore, embedder: Embedder) -> None:
+    def __init__(self, store: GraphStore, embedder: Embedder, keymap: KeyMap | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.keymap = keymap
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
         self.linked: set[tuple[str, str]] = set()  # recurrence edges written in this run
         self.resolver = EntityResolver(store)
@@ -193,7 +200,13 @@ class _Importer:
             result.status = FileStatus.UNCHANGED
             return result
         try:
-            result.records = parse_document(_decode(data, source.name), source.name, source.suffix)
+            result.records = parse_document(
+                _decode(data, source.name),
+                source.name,
+                source.suffix,
+                keymap=self.keymap,
+                warnings=result.warnings,
+            )
         except ParseError as e:
             result.reason, result.line = e.reason, e.line
             return result
@@ -344,15 +357,20 @@ def ingest(
     on_result: Callable[[FileResult], None] | None = None,
     chunk_size: int = 256,
     write_batch: int = 64,
+    keymap: KeyMap | None = None,
 ) -> IngestReport:
     """Import `sources` into `store`; `on_result` is called once per file as it finishes.
+
+    `keymap` is the user's own field map for JSON and YAML (`lessons ingest --mapping`).
+    A dry run reads the store (to report unchanged files and taken ids) and never uses
+    `embedder` or writes anything.
 
     Each chunk of `chunk_size` documents is encoded in one call (the model sorts texts by
     length across the whole call, so bigger calls pad less) and written in transactions of
     `write_batch` documents.
     """
     report = IngestReport()
-    importer = _Importer(store, embedder)
+    importer = _Importer(store, embedder, keymap)
 
     def finish(result: FileResult) -> None:
         report.results.append(result)

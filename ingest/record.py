@@ -7,8 +7,11 @@ regenerates it; a test keeps the two in step). docs/format.md describes each fie
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
-from typing import Any
+import re
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -47,6 +50,194 @@ def _from_string(field: str) -> Any:
     return model_validator(mode="before")(classmethod(convert))  # type: ignore[arg-type]
 
 
+# -- coercion: the words other tools and people use for our enum values, and dates as written --
+
+
+def _words(value: str) -> str:
+    """`Root-Cause`, `root_cause ` and `ROOT CAUSE` all read as `root cause`."""
+    return " ".join(re.sub(r"[\s_\-]+", " ", value).strip().lower().split())
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _synonyms(table: dict[E, str]) -> dict[str, E]:
+    """{enum value: "word|other words|..."} as {word: enum value}."""
+    return {word: member for member, words in table.items() for word in words.split("|")}
+
+
+CAUSE_ROLE_WORDS = _synonyms(
+    {
+        CauseRole.ROOT: "root|root cause|root causes|primary|primary cause|underlying"
+        "|underlying cause|fundamental cause|rca",
+        CauseRole.TRIGGER: "trigger|triggers|triggering|triggering event|triggered by|proximate"
+        "|proximate cause|immediate cause|direct cause",
+        CauseRole.CONTRIBUTING: "contributing|contributing factor|contributing factors"
+        "|contributing cause|contributor|factor|secondary|secondary cause|aggravating factor",
+    }
+)
+CAUSE_STATUS_WORDS = _synonyms(
+    {
+        CauseStatus.ACCEPTED: "accepted|confirmed|validated|verified|proven|established|agreed"
+        "|true|yes",
+        CauseStatus.PROPOSED: "proposed|hypothesis|suspected|possible|candidate|unconfirmed"
+        "|tentative|investigating|under investigation|open|unknown|suggested",
+        CauseStatus.REJECTED: "rejected|ruled out|disproved|disproven|refuted|dismissed|invalid"
+        "|invalidated|false|no",
+    }
+)
+OUTCOME_WORDS = _synonyms(
+    {
+        ExperimentOutcome.CONFIRMED: "confirmed|validated|verified|proven|supported|reproduced"
+        "|true|yes|success|succeeded|passed|positive|accepted",
+        ExperimentOutcome.REFUTED: "refuted|ruled out|disproved|disproven|rejected|invalidated"
+        "|not reproduced|unsupported|false|no|negative|not confirmed",
+        ExperimentOutcome.INCONCLUSIVE: "inconclusive|unclear|unknown|undetermined|mixed|partial"
+        "|pending|in progress|open|n/a|tbd",
+    }
+)
+PRACTICE_STATUS_WORDS = _synonyms(
+    {
+        PracticeStatus.PROPOSED: "proposed|planned|suggested|recommended|draft|todo|to do|open"
+        "|under review|backlog|not started",
+        PracticeStatus.ADOPTED: "adopted|in place|implemented|done|active|in effect|in force"
+        "|enforced|accepted|rolled out|live|completed|complete|enabled",
+        PracticeStatus.VERIFIED: "verified|validated|confirmed|proven|tested|effective",
+        PracticeStatus.RETIRED: "retired|deprecated|abandoned|removed|dropped|superseded"
+        "|obsolete|sunset|disabled|rejected",
+    }
+)
+
+
+def coerce_enum(words: dict[str, E], value: Any) -> E | None:
+    """The enum value `value` names (its own value or a synonym in `words`), else None."""
+    if isinstance(value, StrEnum):
+        value = value.value
+    if not isinstance(value, str):
+        return None
+    return words.get(_words(value))
+
+
+def _enum_before(words: dict[str, E]) -> Any:
+    """A `mode="before"` validator that reads synonyms; anything else is left to validation."""
+
+    def convert(cls: type[BaseModel], value: Any) -> Any:
+        found = coerce_enum(words, value)
+        return value if found is None else found
+
+    return classmethod(convert)
+
+
+_ORDINAL = re.compile(r"(?<=\d)(st|nd|rd|th)\b", re.IGNORECASE)
+_UTC_SUFFIX = re.compile(r"\s*(UTC|GMT|Z)$", re.IGNORECASE)
+_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2}))?$")
+_FORMATS = (
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d %b %Y %H:%M",
+    "%d %B %Y %H:%M",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%b %d, %Y %H:%M",
+    "%B %d, %Y %H:%M",
+    "%b %d, %Y %I:%M %p",
+    "%B %d, %Y %I:%M %p",
+    "%a %b %d %H:%M:%S %Y",
+)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A point in time from the ways tools and people write one, else None.
+
+    ISO 8601 (`2024-03-05`, `2024-03-05T10:00:00Z`, Jira's `...000+0000`), `2024/03/05`,
+    `5 March 2024`, `March 5th, 2024 10:00`, RFC 2822 (`Tue, 05 Mar 2024 10:00:00 +0000`),
+    `05/03/2024` when the day is over 12 (otherwise day and month are ambiguous), and Unix
+    timestamps in seconds or milliseconds. A date is midnight UTC; no zone means UTC.
+    """
+    found = _parse_datetime(value)
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
+        return _from_epoch(float(text))
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    bare = _UTC_SUFFIX.sub("", _ORDINAL.sub("", text)).strip().replace("  ", " ")
+    try:
+        return datetime.fromisoformat(bare)
+    except ValueError:
+        pass
+    if slashed := _SLASHED.match(bare):
+        first, second, year = (int(slashed.group(n)) for n in (1, 2, 3))
+        hour, minute = int(slashed.group(4) or 0), int(slashed.group(5) or 0)
+        if first > 12 >= second:
+            day, month = first, second
+        elif second > 12 >= first:
+            month, day = first, second
+        else:
+            return None  # 03/05/2024: March or May?
+        try:
+            return datetime(year, month, day, hour, minute)
+        except ValueError:
+            return None
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(bare, fmt)
+        except ValueError:
+            continue
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _from_epoch(seconds: float) -> datetime | None:
+    if 1e11 <= seconds < 1e14:  # milliseconds
+        seconds /= 1000
+    if not 1e8 <= seconds < 1e11:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def parse_date(value: Any) -> date | None:
+    """A calendar day from the ways it is written (see `parse_datetime`), else None."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    found = _parse_datetime(value)
+    return found.date() if found is not None else None
+
+
+def _date_before(cls: type[BaseModel], value: Any) -> Any:
+    """`mode="before"`: a date written in a common format; anything else is left to validation."""
+    if value is None or isinstance(value, date):
+        return value
+    found = parse_date(value)
+    return value if found is None else found
+
+
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -71,6 +262,8 @@ class CauseRecord(_Item):
     description: str | None = None
     source: SourceSpan | None = None
     _string = _from_string("name")
+    _role = field_validator("role", mode="before")(_enum_before(CAUSE_ROLE_WORDS))
+    _status = field_validator("status", mode="before")(_enum_before(CAUSE_STATUS_WORDS))
 
 
 class ExperimentRecord(_Item):
@@ -84,6 +277,7 @@ class ExperimentRecord(_Item):
     source: SourceSpan | None = None
     _string = _from_string("hypothesis")
     _lists = field_validator("tested_causes", mode="before")(_as_list)
+    _outcome = field_validator("outcome", mode="before")(_enum_before(OUTCOME_WORDS))
 
 
 class LessonRecord(_Item):
@@ -107,6 +301,8 @@ class PracticeRecord(_Item):
     source: SourceSpan | None = None
     _string = _from_string("name")
     _lists = field_validator("addresses", mode="before")(_as_list)
+    _status = field_validator("status", mode="before")(_enum_before(PRACTICE_STATUS_WORDS))
+    _date = field_validator("adopted_at", mode="before")(classmethod(_date_before))
 
 
 class ActionRecord(_Item):
@@ -119,6 +315,7 @@ class ActionRecord(_Item):
     implements: str | None = None
     source: SourceSpan | None = None
     _string = _from_string("text")
+    _date = field_validator("due", mode="before")(classmethod(_date_before))
 
 
 class ComponentRecord(_Item):
@@ -164,6 +361,10 @@ class PostmortemRecord(BaseModel):
     lucky: list[str] = Field(default=[], description="where the team got lucky")
     recurrence_of: list[str] = []
     timeline: list[TimelineEntry] = []
+    notes: str | None = Field(
+        default=None,
+        description="what an import could not map to a field, as `key: value` lines",
+    )
 
     _text_lists = field_validator(
         "components", "tags", "recurrence_of", "went_well", "lucky", mode="before"
@@ -187,11 +388,11 @@ class PostmortemRecord(BaseModel):
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _date_is_midnight_utc(cls, value: Any) -> Any:
-        if isinstance(value, str) and len(value.strip()) == 10:
-            value = date.fromisoformat(value.strip())
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        return value
+        """A date is midnight UTC; common formats are read (see `parse_datetime`)."""
+        if value is None or isinstance(value, datetime):
+            return value
+        found = parse_datetime(value)
+        return value if found is None else found
 
     @field_validator("occurred_at", mode="after")
     @classmethod

@@ -95,12 +95,8 @@ BAD_FILES = {
     "latin1.md": ("# Title\n\nSchl\u00fcssel".encode("latin-1"), "not UTF-8", 3),
     "broken.yaml": (b"title: a\nsummary: [unclosed\n", "invalid YAML", 2),
     "broken.json": (b'{"title": "a",\n "summary": }', "invalid JSON", 2),
-    "schema.json": (b'{"title": "a"}', "summary: Field required", None),
-    "role.yaml": (
-        b"title: a\nsummary: b\ncauses: [{name: x, role: maybe}]\n",
-        "causes.0.role",
-        None,
-    ),
+    "schema.json": (b'{"sevrity": 1}', "nothing here describes a failure", None),
+    "list.yaml": (b"- 1\n- 2\n", "expected a postmortem object", None),
     "frontmatter.md": (b"---\ntitle: [a\n---\nbody\n", "front matter is not valid YAML", 2),
     "unknown.txt": (b"some text", "unsupported file type", None),
 }

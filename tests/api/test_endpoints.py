@@ -114,6 +114,7 @@ def test_causes_experiments_lessons_practices_actions_and_recurrences(api: Api) 
         "role": "trigger",
         "status": "accepted",
         "evidence": None,
+        "source": None,  # written through the API, not read from a document
     }
     # The same cause, named by id this time, linked to the first failure as its root cause.
     created(api.write.post(f"/v1/failures/{first}/causes", json={"name": "cause:connection-leak"}))
@@ -158,7 +159,7 @@ def test_causes_experiments_lessons_practices_actions_and_recurrences(api: Api) 
     context = api.read.get(path).json()
     assert [(c["name"], c["role"]) for c in context["causes"]] == [("Connection leak", "trigger")]
     assert context["experiments"][0]["tested_causes"] == ["Connection leak"]
-    assert context["lessons"] == ["Watch pool saturation"]
+    assert [lesson["text"] for lesson in context["lessons"]] == ["Watch pool saturation"]
     assert {p["name"] for p in context["practices"]} == {
         "Pool saturation alert",
         "Load test before every sale",
@@ -335,7 +336,7 @@ def test_ingest_uploads_with_partial_success(api: Api) -> None:
 def test_ingest_json_records_and_dry_run(api: Api) -> None:
     records = [
         {"id": "from-json", "title": "From JSON", "summary": "Sent as a record", "causes": ["A"]},
-        {"title": "No summary"},
+        {"severity": "SEV1", "status": "open"},  # nothing in it describes a failure
     ]
     checked = api.write.post("/v1/ingest", params={"dry_run": True}, json={"records": records})
     assert checked.status_code == 207
@@ -345,7 +346,7 @@ def test_ingest_json_records_and_dry_run(api: Api) -> None:
     written = api.write.post("/v1/ingest", json={"records": records}).json()
     assert written["counts"]["imported"] == 1
     failed = next(f for f in written["files"] if f["status"] == "failed")
-    assert "summary" in failed["error"]
+    assert "nothing here describes a failure" in failed["error"]
     assert api.read.get("/v1/failures/from-json").json()["causes"][0]["name"] == "A"
 
     assert api.write.post("/v1/ingest", json={"records": []}).status_code == 422

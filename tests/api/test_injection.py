@@ -72,7 +72,7 @@ def test_hostile_text_round_trips_verbatim(api: Api, number: int) -> None:
     assert context["causes"][0]["name"] == f"cause {text}"
     cause = api.read.get(f"/v1/causes/{context['causes'][0]['id']}").json()["cause"]
     assert cause["description"] == text and cause["category"] == text
-    assert context["lessons"] == [text]
+    assert [lesson["text"] for lesson in context["lessons"]] == [text]
     assert context["practices"][0]["name"] == f"practice {text}"
     assert context["actions"][0]["owner"] == text
     assert context["experiments"][0]["finding"] == text

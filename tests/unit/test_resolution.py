@@ -81,3 +81,9 @@ def test_a_name_names_an_entity_by_its_name_or_the_key_of_an_alias() -> None:
     assert not names_entity("pool of connections ran out", pool, SAME_ENTITY_COSINE - 0.01)
     assert names_entity("数据库连接池耗尽", pool, cosine=0.0)  # an alias in another script
     assert not names_entity("证书过期", pool, cosine=0.99)
+
+
+def test_two_host_names_are_two_sites_however_close_their_embeddings() -> None:
+    assert not same_entity("gov.au", "australia.gov.au", 0.99)
+    assert not same_entity("docs.flutter.dev", "api.flutter.dev", 0.99)
+    assert same_entity("Docs.Flutter.dev", "docs.flutter.dev", 0.2)  # the same name
