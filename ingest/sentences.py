@@ -9,6 +9,7 @@ characters of the sentence).
 
 from __future__ import annotations
 
+import functools
 import re
 
 # --- sentences -----------------------------------------------------------------------------
@@ -58,6 +59,7 @@ _INSTRUCTION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def is_instruction(text: str) -> bool:
     """Template instructions and placeholders, not what happened ("Describe the impact
     here", "Ideally these should result in concrete action items", "TBD", "<owner>")."""
@@ -169,6 +171,7 @@ CUES: tuple[tuple[str, str], ...] = (
 _CUES = tuple((re.compile(pattern, re.IGNORECASE), kind) for pattern, kind in CUES)
 
 
+@functools.lru_cache(maxsize=8192)
 def cue_kind(sentence: str) -> str | None:
     """What a sentence states by its cue phrases: `experiment`, `trigger`, `root`,
     `contributing`, `practice`, `action`, `lesson` or `went_well`; None without a cue."""
