@@ -19,6 +19,7 @@ The decision to merge is recorded on the edges that used the other name (`Edge.a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 4 else word
 
 
+@functools.lru_cache(maxsize=65536)  # an entity's aliases are keyed again for every new name
 def name_key(name: str) -> str:
     """A key equal for names that differ only in case, punctuation, abbreviation, spelling,
     word endings and word order; words in any script count (`name_words`), so two equal

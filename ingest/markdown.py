@@ -767,12 +767,13 @@ def parse_markdown(text: str, path: str) -> dict[str, Any]:
 
 def _add_entities(fields: dict[str, Any], text: str) -> None:
     """Stage 4: components, and the date, severity and team the front matter did not give."""
-    found = entities.find_components(text)
-    if found and not fields.get("components"):
+    if not fields.get("components"):
         fields["components"] = [
             {"name": m.name, "source": {"section": "", "line_start": m.line, "line_end": m.line}}
-            for m in found
+            for m in entities.find_components(text)
         ]
+    if all(fields.get(name) for name in ("occurred_at", "severity", "team")):
+        return
     meta = entities.find_metadata(text)
     if meta.incident_date and not fields.get("occurred_at"):
         fields["occurred_at"] = meta.incident_date.isoformat()
