@@ -9,19 +9,13 @@ import statistics
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from lessons.graph.embeddings import (
-    Embedder,
-    Matrix,
-    SentenceTransformerEmbedder,
-    model_directory,
-)
-from lessons.graph.onnx_runtime import OnnxEmbedder
-from lessons.graph.settings import DEFAULT_MODEL, Settings
+from lessons.graph.embeddings import Embedder, Matrix, SentenceTransformerEmbedder, open_runtime
+from lessons.graph.settings import Settings
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"  # gitignored
 
@@ -96,21 +90,17 @@ def load_model(
     batch_size: int, warm_up_texts: Sequence[str], runtime: str | None = None
 ) -> Embedder:
     """The real all-MiniLM-L6-v2 on `runtime` (default: $LESSONS_EMBED_RUNTIME, else onnx),
-    loaded and warmed up so neither side of a comparison pays for loading or first-call setup."""
-    settings = Settings.from_env()
-    runtime = runtime or settings.embed_runtime
+    loaded and warmed up so neither side of a comparison pays for loading or first-call setup.
+    `batch_size` is torch's; the ONNX runtimes encode in the batches the CLI and API use."""
+    settings = replace(
+        Settings.from_env(), embed_runtime=runtime or Settings.from_env().embed_runtime
+    )
+    runtime = settings.embed_runtime
     model: Embedder
     if runtime == "torch":
         model = SentenceTransformerEmbedder(batch_size=batch_size)
     else:
-        model = OnnxEmbedder(
-            DEFAULT_MODEL,
-            model_directory(DEFAULT_MODEL),
-            settings.cache_dir / "models",
-            quantized=runtime == "onnx-int8",
-            batch_size=batch_size,
-            on_export=print,
-        )
+        model = open_runtime(settings, on_export=print)
     with timed() as t:
         model.encode(["warm-up"])
     model.encode(list(warm_up_texts))

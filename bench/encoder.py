@@ -9,7 +9,8 @@ onnx-int8, torch, ...) and every figure is also given relative to torch in the s
 speed-up is torch's seconds / the runtime's seconds (> 1: faster than torch).
 
 A. The encoder alone, in this process; the three runtimes are loaded with `common.load_model`
-   (batch size 64, the import's) and warmed up before anything is timed.
+   (torch in batches of 64, the ONNX runtimes in their own, as the CLI and API use them) and
+   warmed up before anything is timed.
    1. Throughput over the texts an import of generated postmortems sends to the model (recorded
       by a stub import, as bench/ingest.py does; the first --n-texts of them, all distinct),
       encoded in one call per runtime per round: texts/s per round, and the median (min-max)
@@ -84,7 +85,7 @@ from lessons.graph.recognize import RecognizeQuery
 from lessons.ingest.pipeline import FileStatus
 
 RUNTIMES = ("torch", "onnx", "onnx-int8")
-BATCH_SIZE = 64  # the model batch size of an import (SentenceTransformerEmbedder, OnnxEmbedder)
+BATCH_SIZE = 64  # torch's batch size in an import (SentenceTransformerEmbedder)
 FULL = {"n_texts": 2000, "queries": 200, "rounds": 5, "docs": 200}
 QUICK = {"n_texts": 200, "queries": 20, "rounds": 2, "docs": 20}
 IMPORT_RUNS = 2  # per runtime, in part C1 (best of)
@@ -481,7 +482,7 @@ def part_a(
     rounds: int,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
-    print(f"\n== A1 throughput: {len(texts)} texts in one encode call, batch {BATCH_SIZE} ==")
+    print(f"\n== A1 throughput: {len(texts)} texts in one encode call ==")
     rates, vectors = throughput(models, texts, rounds)
     speedups = {rt: [r / t for r, t in zip(rates[rt], rates["torch"], strict=True)] for rt in rates}
     table(
