@@ -1,14 +1,13 @@
-"""Encoder runtimes benchmark: torch (sentence-transformers), onnx (onnxruntime over the fp32
-ONNX export, the default) and onnx-int8 (dynamically quantized, one text per call), each
-figure printed beside torch's from the same run.
+"""Encoder runtimes benchmark: torch (sentence-transformers) and onnx (onnxruntime over the
+ONNX export, the default), each figure printed beside torch's from the same run.
 
     python bench/encoder.py [--n-texts 2000] [--queries 200] [--rounds 5] [--docs 200] [--quick]
 
 The machine is small and shared, so the runtimes alternate round by round (torch, onnx,
-onnx-int8, torch, ...) and every figure is also given relative to torch in the same run: a
+torch, ...) and every figure is also given relative to torch in the same run: a
 speed-up is torch's seconds / the runtime's seconds (> 1: faster than torch).
 
-A. The encoder alone, in this process; the three runtimes are loaded with `common.load_model`
+A. The encoder alone, in this process; the runtimes are loaded with `common.load_model`
    (torch in batches of 64, the ONNX runtimes in their own, as the CLI and API use them) and
    warmed up before anything is timed.
    1. Throughput over the texts an import of generated postmortems sends to the model (recorded
@@ -84,7 +83,7 @@ from lessons.graph.embeddings import Embedder, Matrix, text_key
 from lessons.graph.recognize import RecognizeQuery
 from lessons.ingest.pipeline import FileStatus
 
-RUNTIMES = ("torch", "onnx", "onnx-int8")
+RUNTIMES = ("torch", "onnx")
 BATCH_SIZE = 64  # torch's batch size in an import (SentenceTransformerEmbedder)
 FULL = {"n_texts": 2000, "queries": 200, "rounds": 5, "docs": 200}
 QUICK = {"n_texts": 200, "queries": 20, "rounds": 2, "docs": 20}
@@ -102,7 +101,7 @@ HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # Run in a fresh interpreter by part B: what a CLI command or the API pays to get one vector.
 # Its peak RSS is VmHWM: on Linux, ru_maxrss survives fork and exec, so a child of this process
-# (which holds three models) would report at least this process's peak.
+# (which holds every runtime) would report at least this process's peak.
 COLD_CHILD = """\
 import json, re, sys, time
 start = time.perf_counter()
@@ -461,7 +460,7 @@ def main() -> None:
         )
         results["texts"] = {"count": len(texts), "docs": text_docs, "mean_chars": chars}
         results["A"] = part_a(models, texts, idle_queries, busy_queries, args.rounds)
-        results["A"]["peak_rss_mib_all_three_loaded"] = rss_models
+        results["A"]["peak_rss_mib_all_loaded"] = rss_models
         results["B"] = part_b(texts, work, args.rounds)
         results["C"] = part_c(models, work, args)
 

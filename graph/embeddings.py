@@ -207,7 +207,6 @@ def open_runtime(
         settings.embed_model,
         model_directory(settings.embed_model),
         settings.cache_dir / "models",
-        quantized=settings.embed_runtime == "onnx-int8",
         on_export=on_export,
     )
 

@@ -10,9 +10,8 @@ and fixed padding, which would change vectors), runs the transformer and mean-po
 sentence-transformers' `Pooling` + `Normalize` modules. So the vectors are the ones
 sentence-transformers gives (cosine >= 0.99999, checked at export and by the tests).
 
-`onnx-int8` adds a dynamically quantized copy of the export. Dynamic quantization scales
-activations per batch, so a text's vector would depend on the texts encoded with it; that
-runtime therefore encodes one text per call, and its vectors carry their own cache key.
+(A dynamically quantized int8 copy was measured and not kept: its vectors differ from torch's,
+cosine .992 on average, and its recognition figures dropped; docs/benchmarks.md.)
 
 An export lives in `<models_dir>/<model>-<source key>/` with `provenance.json` (model,
 weights hash, exporter versions, file hashes, the agreement measured at export).
@@ -20,15 +19,15 @@ weights hash, exporter versions, file hashes, the agreement measured at export).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import logging
 import os
 import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,7 +41,6 @@ from lessons.graph.errors import EmbeddingError
 Matrix = npt.NDArray[np.float32]
 
 FP32_FILE = "model.onnx"
-INT8_FILE = "model-int8.onnx"
 PROVENANCE_FILE = "provenance.json"
 OPSET = 17
 MIN_COSINE_FP32 = 0.99999  # an fp32 export that agrees less with torch is refused
@@ -108,9 +106,8 @@ class ModelSpec:
 class OnnxEmbedder:
     """Encodes with onnxruntime, exporting the model on first use (see the module doc).
 
-    `model_name` names the vectors: the fp32 export gives sentence-transformers' vectors and
-    so keeps the model's name (it shares a vector cache with the torch runtime); the int8
-    runtime's name adds the quantized file's hash.
+    `model_name` names the vectors: the export gives sentence-transformers' vectors and so
+    keeps the model's name (it shares a vector cache with the torch runtime).
     """
 
     def __init__(
@@ -119,26 +116,20 @@ class OnnxEmbedder:
         model_dir: Path,
         models_dir: Path,
         *,
-        quantized: bool = False,
         batch_size: int = 16,  # 8% more texts/s than 64 here (docs/benchmarks.md)
         on_export: Callable[[str], None] = lambda message: None,
     ) -> None:
         self._name = model_name
         self._spec = ModelSpec.read(model_name, model_dir)
         self._models_dir = models_dir
-        self._quantized = quantized
-        self._batch_size = 1 if quantized else batch_size
+        self._batch_size = batch_size
         self._on_export = on_export
         self._runner: _Runner | None = None
-        self._file_sha256 = ""
         self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
-        if not self._quantized:
-            return self._name
-        self._load()
-        return f"{self._name}+onnx-int8:{self._file_sha256[:12]}"
+        return self._name
 
     @property
     def dimension(self) -> int:
@@ -147,13 +138,7 @@ class OnnxEmbedder:
     def _load(self) -> _Runner:
         with self._lock:
             if self._runner is None:
-                path = exported_model(
-                    self._spec,
-                    self._models_dir,
-                    quantized=self._quantized,
-                    on_export=self._on_export,
-                )
-                self._file_sha256 = _provenance(path.parent)["files"][path.name]["sha256"]
+                path = exported_model(self._spec, self._models_dir, on_export=self._on_export)
                 self._runner = _Runner(self._spec, path)
             return self._runner
 
@@ -229,25 +214,16 @@ def runtime_tokenizer(spec: ModelSpec) -> Any:
 
 
 def exported_model(
-    spec: ModelSpec,
-    models_dir: Path,
-    *,
-    quantized: bool = False,
-    on_export: Callable[[str], None] = lambda message: None,
+    spec: ModelSpec, models_dir: Path, *, on_export: Callable[[str], None] = lambda message: None
 ) -> Path:
-    """The ONNX file for `spec` (the int8 one if `quantized`), exported first if missing."""
+    """The ONNX file for `spec`, exported first if missing."""
     target = models_dir / f"{_slug(spec.name)}-{_source_key(spec.directory)}"
     if not (target / FP32_FILE).is_file():
         on_export(
             f"Exporting the embedding model {spec.name} to ONNX, once, into {target} (about 15 s)"
         )
         _install(target, lambda tmp: _export(spec, tmp))
-    if not quantized:
-        return target / FP32_FILE
-    if not (target / INT8_FILE).is_file():
-        on_export(f"Quantizing {target / FP32_FILE} to int8, once")
-        _install(target, lambda tmp: _quantize(spec, target, tmp))
-    return target / INT8_FILE
+    return target / FP32_FILE
 
 
 def _slug(name: str) -> str:
@@ -266,20 +242,16 @@ def _source_key(model_dir: Path) -> str:
 
 
 def _install(target: Path, build: Callable[[Path], None]) -> None:
-    """Build files in a temporary folder beside `target`, then move them in: a crash or a
-    second process exporting at the same time never leaves a half-written file behind."""
+    """Build files in a temporary folder beside `target`, then move them in, the model last
+    (its presence says the export is complete): a crash or a second process exporting at the
+    same time never leaves a half-written file behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        if target.is_dir():
-            for existing in target.iterdir():
-                shutil.copy2(existing, tmp / existing.name)
         build(tmp)
         target.mkdir(exist_ok=True)
-        for built in tmp.iterdir():  # the model files first, provenance.json last
-            if built.name != PROVENANCE_FILE:
-                os.replace(built, target / built.name)
-        os.replace(tmp / PROVENANCE_FILE, target / PROVENANCE_FILE)
+        for built in sorted(tmp.iterdir(), key=lambda path: path.name == FP32_FILE):
+            os.replace(built, target / built.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -316,7 +288,7 @@ def _export(spec: ModelSpec, folder: Path) -> None:
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
     path = folder / FP32_FILE
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _export_errors(spec):
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it takes as constants
         torch.onnx.export(
             LastHiddenState(),
@@ -351,58 +323,27 @@ def _export(spec: ModelSpec, folder: Path) -> None:
         "tokenizer": {"max_seq_length": spec.max_seq_length, "padding": "longest"},
         "files": {FP32_FILE: {"sha256": _sha256(path), "min_cosine_vs_torch": agreement}},
     }
-    # The probe vectors from torch, kept so that a later quantization is measured without torch.
-    np.save(folder / "probe-vectors.npy", expected)
     (folder / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n")
 
 
-def _quantize(spec: ModelSpec, source: Path, folder: Path) -> None:
-    """Quantize `source/model.onnx` dynamically to int8 into `folder`."""
+@contextlib.contextmanager
+def _export_errors(spec: ModelSpec) -> Iterator[None]:
+    """torch's exporter raises its own errors, and prints whole weight tensors in some: say
+    what failed, in one line, and what to do."""
     try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as e:
-        raise EmbeddingError(f"quantizing needs the onnx package ({e})") from e
-    path = folder / INT8_FILE
-    # Per-channel weights with 7-bit range: on the probe texts and 300 corpus snippets, mean
-    # cosine to torch .99 (per-tensor, the default: .95, lowest .88).
-    quiet = logging.Filter()
-    quiet.filter = lambda record: "quantization" not in record.pathname  # type: ignore[method-assign]
-    logging.getLogger().addFilter(quiet)  # its advice to pre-process, which changed nothing here
-    try:
-        quantize_dynamic(
-            str(source / FP32_FILE),
-            str(path),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=True,
-        )
-    finally:
-        logging.getLogger().removeFilter(quiet)
-    provenance = _provenance(source)
-    expected = np.load(source / "probe-vectors.npy")
-    provenance["files"][INT8_FILE] = {
-        "sha256": _sha256(path),
-        "min_cosine_vs_torch": _agreement(spec, path, expected, batch_size=1),
-        "quantization": "dynamic, int8 per-channel weights (7-bit range), one text per call",
-    }
-    (folder / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n")
-
-
-def _agreement(spec: ModelSpec, path: Path, expected: Matrix, *, batch_size: int = 64) -> float:
-    """The lowest cosine between the probe texts' vectors from `path` and `expected`."""
-    got = _Runner(spec, path).encode(PROBE_TEXTS, batch_size)
-    return float((got * expected).sum(axis=1).min())
-
-
-def _provenance(folder: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((folder / PROVENANCE_FILE).read_text())
-    except (OSError, ValueError) as e:
+        yield
+    except Exception as e:
+        reason = str(e).split("\n", 1)[0][:300]
         raise EmbeddingError(
-            f"the ONNX export in {folder} has no readable {PROVENANCE_FILE} ({e})",
-            hint=f"Delete {folder} to export it again.",
+            f"exporting {spec.name} to ONNX failed: {type(e).__name__}: {reason}",
+            hint="Reinstall the project (`pip install -e .`), or set LESSONS_EMBED_RUNTIME=torch.",
         ) from e
-    return data
+
+
+def _agreement(spec: ModelSpec, path: Path, expected: Matrix) -> float:
+    """The lowest cosine between the probe texts' vectors from `path` and `expected`."""
+    got = _Runner(spec, path).encode(PROBE_TEXTS, 64)
+    return float((got * expected).sum(axis=1).min())
 
 
 def _sha256(path: Path) -> str:

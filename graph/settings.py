@@ -12,7 +12,7 @@ import platformdirs
 from lessons.graph.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-EMBED_RUNTIMES = ("onnx", "onnx-int8", "torch")
+EMBED_RUNTIMES = ("onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,8 @@ class Settings:
     - `embed_model`: `LESSONS_EMBED_MODEL`, the bundled all-MiniLM-L6-v2 unless it names a
       local sentence-transformers model directory.
     - `embed_runtime`: `LESSONS_EMBED_RUNTIME`, what runs the model: `onnx` (default:
-      onnxruntime over an ONNX export of the weights, the same vectors as torch), `onnx-int8`
-      (quantized: faster, vectors differ slightly) or `torch` (sentence-transformers).
+      onnxruntime over an ONNX export of the weights, the same vectors as torch) or `torch`
+      (sentence-transformers).
     - `cache_dir`: `LESSONS_CACHE_DIR`, where encoded vectors are cached by text hash and the
       ONNX export of the model is kept.
     - `neo4j_user`, `neo4j_password`, `neo4j_database`: `LESSONS_NEO4J_USER` (default

@@ -171,20 +171,6 @@ def test_an_export_is_kept_with_its_provenance_and_not_made_again(
     assert [p.name for p in models_dir.iterdir() if p.name.startswith(".")] == []
 
 
-def test_int8_vectors_have_their_own_name_and_do_not_depend_on_the_batch(
-    models_dir: Path, model: OnnxEmbedder, reference_model: SentenceTransformerEmbedder
-) -> None:
-    model.encode(["export the fp32 model first"])
-    int8 = OnnxEmbedder(DEFAULT_MODEL, model_directory(DEFAULT_MODEL), models_dir, quantized=True)
-    texts = example_texts()[:40]
-    together = int8.encode(texts)
-    alone = np.stack([int8.encode([text])[0] for text in texts[:10]])
-    assert np.array_equal(together[:10], alone)
-    assert int8.model_name.startswith(f"{DEFAULT_MODEL}+onnx-int8:")
-    assert model.model_name == reference_model.model_name == DEFAULT_MODEL
-    assert (together * reference_model.encode(texts)).sum(axis=1).mean() > 0.98
-
-
 @dataclass(frozen=True)
 class FirstRun:
     env: dict[str, str]
@@ -264,7 +250,7 @@ def test_the_runtime_is_chosen_by_its_setting_and_a_wrong_name_is_refused() -> N
     assert Settings.from_env({"LESSONS_EMBED_RUNTIME": " Torch "}).embed_runtime == "torch"
     settings = Settings.from_env({"LESSONS_EMBED_RUNTIME": "torch"})
     assert isinstance(open_runtime(settings), SentenceTransformerEmbedder)
-    with pytest.raises(ConfigError, match="onnx, onnx-int8, torch"):
+    with pytest.raises(ConfigError, match="onnx, torch"):
         Settings.from_env({"LESSONS_EMBED_RUNTIME": "tensorflow"})
 
 
