@@ -1,6 +1,6 @@
 """Quality of "has this failed before?": keyword only, vector only and the hybrid, same run.
 
-    python bench/recognize.py [--store neo4j] [--calibrate] [--folds 5]
+    python bench/recognize.py [--store neo4j] [--calibrate] [--folds 5] [--set postmortems]
 
 The 190 incident summaries of ../shared/corpus/public-postmortems/danluu-post-mortems.jsonl
 (written by others; see that folder's SOURCE.md) are imported as failures through the real
@@ -19,6 +19,12 @@ positives get `likely recurrence` or `related`, and the false-recurrence rate (n
 that do not get `new`). `--calibrate` searches fusion weights and confidence thresholds on
 the queries and reports them with k-fold cross-validated figures (weights and thresholds
 chosen on the other folds), so the figures are not just fitted to the queries they score.
+
+`--set postmortems` asks the 77 questions of bench/data/postmortem-questions.jsonl (written
+blind, by a reader given only the documents; frozen) about the 54 real postmortems of
+../shared/corpus/public-postmortems/docs, imported through the Markdown reader. Nothing is
+ever calibrated on them: they say how the weights and thresholds chosen on our own queries
+hold on questions nobody here wrote, over documents nobody here wrote.
 """
 
 from __future__ import annotations
@@ -57,8 +63,11 @@ from lessons.graph.store import GraphStore, SqliteStore
 from lessons.ingest.pipeline import discover, ingest
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "public-postmortems" / "danluu-post-mortems.jsonl"
+PUBLIC = REPO.parent / "shared" / "corpus" / "public-postmortems"
+CORPUS = PUBLIC / "danluu-post-mortems.jsonl"
 QUERIES = REPO / "bench" / "data" / "recognize-queries.jsonl"
+# 77 questions about the 54 real postmortems, written blind and frozen: measured, never tuned on.
+POSTMORTEM_QUESTIONS = REPO / "bench" / "data" / "postmortem-questions.jsonl"
 sys.path.insert(0, str(REPO))
 
 
@@ -69,9 +78,13 @@ class Query:
     expected: tuple[str, ...]
 
 
-def load_queries() -> list[Query]:
-    rows = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
-    return [Query(r["id"], r["query"], tuple(r["expected"])) for r in rows]
+def load_queries(path: Path = QUERIES, ids: Mapping[str, str] | None = None) -> list[Query]:
+    """The queries of `path`; `ids` maps the names its `expected` uses to failure ids."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rename = ids or {}
+    return [
+        Query(r["id"], r["query"], tuple(rename.get(e, e) for e in r["expected"])) for r in rows
+    ]
 
 
 def corpus_records() -> list[dict[str, object]]:
@@ -126,10 +139,16 @@ def top_evidence(
     signals: Signals, query: Query, weights: Mapping[str, float]
 ) -> tuple[list[str], dict[str, float]]:
     """The fused ranking and the evidence features of its best match."""
-    fused = [fid for fid, _ in fuse(signals.rankings, weights)]
+    fused = [fid for fid, _ in fuse(signals.rankings, weights, signals.eligible)]
     if not fused:
         return [], dict.fromkeys(CONFIDENCE_WEIGHTS, 0.0)
     return fused, features(signals, query.text, fused[0])
+
+
+def verdict_confidence(signals: Signals, query: Query) -> float:
+    """The confidence `recognize` gives its verdict: the highest of its top five matches'."""
+    fused = [fid for fid, _ in fuse(signals.rankings, WEIGHTS, signals.eligible)][:5]
+    return max((confidence(features(signals, query.text, fid)) for fid in fused), default=0.0)
 
 
 def rates(verdicts: Sequence[Verdict], queries: Sequence[Query]) -> dict[str, float]:
@@ -148,6 +167,13 @@ def rates(verdicts: Sequence[Verdict], queries: Sequence[Query]) -> dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "neo4j"], default="sqlite")
+    parser.add_argument(
+        "--set",
+        choices=["danluu", "postmortems"],
+        default="danluu",
+        help="danluu: our queries over 190 summaries; postmortems: 77 blind questions over the "
+        "54 real postmortems, imported as Markdown (never calibrated on)",
+    )
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--save", type=Path, help="pickle the gathered signals to this file")
@@ -159,19 +185,28 @@ def main() -> None:
         return
     if not CORPUS.exists():
         sys.exit(f"corpus not found at {CORPUS}: it lives outside the repository (../shared)")
+    if args.set == "postmortems" and args.calibrate:
+        sys.exit("the postmortem questions are frozen: they measure, they never choose a weight")
     print(machine_info())
-    queries = load_queries()
-    print(f"{len(queries)} queries ({sum(bool(q.expected) for q in queries)} positive)")
-    model = load_model(64, [q.text for q in queries[:16]])
+    model = load_model(64, ["warm-up"])
     with tempfile.TemporaryDirectory() as tmp, open_bench_store(args.store, Path(tmp)) as store:
         folder = Path(tmp)
-        source = folder / "danluu.jsonl"
-        source.write_text("\n".join(json.dumps(r) for r in corpus_records()) + "\n")
+        if args.set == "danluu":
+            source = folder / "danluu.jsonl"
+            source.write_text("\n".join(json.dumps(r) for r in corpus_records()) + "\n")
+        else:
+            source = PUBLIC / "docs"
         embedder = CachingEmbedder(model, folder / "vectors.sqlite3")
         with timed() as clock:
             imported = ingest(store, embedder, discover([str(source)])[0])
         failures = sum(len(r.failure_ids) for r in imported.results)
         print(f"imported {failures} failures into {args.store} in {clock.seconds:.1f} s")
+        if args.set == "danluu":
+            queries = load_queries()
+        else:
+            ids = {Path(r.path).name: r.failure_ids[0] for r in imported.results if r.failure_ids}
+            queries = load_queries(POSTMORTEM_QUESTIONS, ids)
+        print(f"{len(queries)} queries ({sum(bool(q.expected) for q in queries)} positive)")
         all_signals = []
         first, again = [], []
         for query in queries:
@@ -206,16 +241,13 @@ def report_methods(all_signals: Sequence[Signals], queries: Sequence[Query]) -> 
         "RRF vector+keyword": lambda s: [
             f for f, _ in fuse(s.rankings, {"vector": 1.0, "keyword": 1.0})
         ],
-        "hybrid (recognize)": lambda s: [f for f, _ in fuse(s.rankings, WEIGHTS)],
+        "hybrid (recognize)": lambda s: [f for f, _ in fuse(s.rankings, WEIGHTS, s.eligible)],
     }
     print(f"\n{'method':<22} {'recall@1':>9} {'recall@5':>9} {'MRR':>7}")
     for name, method in methods.items():
         m = metrics([method(s) for s in all_signals], queries)
         print(f"{name:<22} {m['recall@1']:>9.3f} {m['recall@5']:>9.3f} {m['mrr']:>7.3f}")
-    confidences = [
-        confidence(top_evidence(s, q, WEIGHTS)[1])
-        for s, q in zip(all_signals, queries, strict=True)
-    ]
+    confidences = [verdict_confidence(s, q) for s, q in zip(all_signals, queries, strict=True)]
     verdicts = [verdict(c, likely=LIKELY_THRESHOLD, related=RELATED_THRESHOLD) for c in confidences]
     print(
         f"\nverdict (likely >= {LIKELY_THRESHOLD}, related >= {RELATED_THRESHOLD}): "
@@ -299,12 +331,15 @@ def calibrate(all_signals: Sequence[Signals], queries: Sequence[Query], folds: i
             weights = best_weights(all_signals, queries, train, grid)
             model, (likely, related) = fit_verdict(all_signals, queries, train)
             for i in test:
-                rankings[i] = [f for f, _ in fuse(all_signals[i].rankings, weights)]
+                signals = all_signals[i]
+                rankings[i] = [f for f, _ in fuse(signals.rankings, weights, signals.eligible)]
                 score = confidence(top_evidence(all_signals[i], queries[i], WEIGHTS)[1], *model)
                 verdicts[i] = verdict(score, likely=likely, related=related)
         picked.append(metrics(rankings, queries))
         verdict_rates.append(rates(verdicts, queries))
-    equal = metrics([[f for f, _ in fuse(s.rankings, WEIGHTS)] for s in all_signals], queries)
+    equal = metrics(
+        [[f for f, _ in fuse(s.rankings, WEIGHTS, s.eligible)] for s in all_signals], queries
+    )
     print("  ranking, weights picked from the grid by MRR: " + _mean(picked, "{:.3f}"))
     print("  ranking, the code's WEIGHTS (nothing fitted): " + _mean([equal], "{:.3f}"))
     print("  verdict: " + _mean(verdict_rates, "{:.1%}"))

@@ -58,6 +58,7 @@ from lessons.graph.models import (
     failure_id,
     slugify,
 )
+from lessons.graph.resolution import resolve_names
 from lessons.graph.search import (
     CauseView,
     FailureContext,
@@ -362,7 +363,7 @@ def create_failure(
             raise AlreadyExistsError(draft.id)
         else:
             fid = draft.id
-        writes = _Writes(store)
+        writes = _Writes(store, embedder)
         writes.node(
             Failure(
                 id=fid,
@@ -388,7 +389,7 @@ def create_failure(
             writes.edge(_caused_by(writes, fid, link))
         if recurrence_of is not None:
             writes.edge(_recurrence(store, fid, recurrence_of))
-        writes.commit(embedder)
+        writes.commit()
     return failure_context(store, fid)
 
 
@@ -552,10 +553,10 @@ def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: Caus
     """Link a cause (new, or existing by name or id) to a failure, or change the role, status
     and evidence of one it has: competing hypotheses live side by side as `proposed`."""
     _failure(store, failure_id)
-    writes = _Writes(store)
+    writes = _Writes(store, embedder)
     edge = _caused_by(writes, failure_id, link)
     writes.edge(edge)
-    writes.commit(embedder)
+    writes.commit()
     node = store.get(edge.target)
     assert isinstance(node, Cause)
     return CauseView(
@@ -595,13 +596,13 @@ def add_experiment(
             outcome=draft.outcome,
             finding=draft.finding,
         )
-        writes = _Writes(store)
+        writes = _Writes(store, embedder)
         writes.node(experiment)
         writes.edge(Edge(source=failure_id, rel=RelType.INVESTIGATED_BY, target=experiment.id))
         for name in draft.tested_causes:
             cause = writes.entity(Label.CAUSE, name)
             writes.edge(Edge(source=experiment.id, rel=RelType.TESTED, target=cause))
-        writes.commit(embedder)
+        writes.commit()
     return experiment
 
 
@@ -614,13 +615,13 @@ def add_lesson(
         lesson = Lesson(
             id=_next_part_id(store, failure_id, "lesson", RelType.TAUGHT), text=draft.text
         )
-        writes = _Writes(store)
+        writes = _Writes(store, embedder)
         writes.node(lesson)
         writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson.id))
         for name in draft.adopted_as:
             practice = writes.entity(Label.PRACTICE, name)
             writes.edge(Edge(source=lesson.id, rel=RelType.ADOPTED_AS, target=practice))
-        writes.commit(embedder)
+        writes.commit()
     return lesson
 
 
@@ -635,13 +636,14 @@ def add_practice(
     """
     _failure(store, failure_id)
     with _allocating:
-        writes = _Writes(store)
+        writes = _Writes(store, embedder)
         changes = {
             "description": link.description,
             "status": link.status,
             "adopted_at": link.adopted_at,
         }
-        existing = _resolve(store, Label.PRACTICE, link.name)
+        found = _find(store, embedder, Label.PRACTICE, link.name)
+        existing = store.get(found) if found is not None else None
         if isinstance(existing, Practice):
             given = {k: v for k, v in changes.items() if v is not None}
             practice = writes.node(existing.model_copy(update=given))
@@ -663,7 +665,7 @@ def add_practice(
         for name in link.addresses:
             cause = writes.entity(Label.CAUSE, name)
             writes.edge(Edge(source=practice, rel=RelType.ADDRESSES, target=cause))
-        writes.commit(embedder)
+        writes.commit()
     node = store.get(practice)
     assert isinstance(node, Practice)
     return node
@@ -682,13 +684,13 @@ def add_action(
             status=draft.status,
             due=draft.due,
         )
-        writes = _Writes(store)
+        writes = _Writes(store, embedder)
         writes.node(action)
         writes.edge(Edge(source=failure_id, rel=RelType.HAS_ACTION, target=action.id))
         if draft.implements is not None:
             practice = writes.entity(Label.PRACTICE, draft.implements)
             writes.edge(Edge(source=action.id, rel=RelType.IMPLEMENTS, target=practice))
-        writes.commit(embedder)
+        writes.commit()
     return action
 
 
@@ -891,8 +893,9 @@ def search_entities(
 class _Writes:
     """New nodes and edges, written together by `commit` with vectors for every text."""
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, embedder: Embedder) -> None:
         self.store = store
+        self.embedder = embedder
         self.nodes: dict[str, Node] = {}
         self.edges: dict[tuple[str, str, str], Edge] = {}
 
@@ -905,10 +908,11 @@ class _Writes:
         self.edges[edge.key] = edge
 
     def entity(self, label: Label, ref: str, **properties: Any) -> str:
-        """The id of the shared entity `ref` names (its id or name), created when missing."""
-        existing = _resolve(self.store, label, ref)
+        """The id of the shared entity `ref` names, created when missing: its id, or a name
+        resolved as the import resolves names (`_find`)."""
+        existing = _find(self.store, self.embedder, label, ref)
         if existing is not None:
-            return existing.id
+            return existing
         return self.new_entity(label, ref, **properties)
 
     def new_entity(self, label: Label, name: str, **properties: Any) -> str:
@@ -927,10 +931,10 @@ class _Writes:
             return self.node(Component(id=node_id, name=name))
         return self.node(Team(id=node_id, name=name))
 
-    def commit(self, embedder: Embedder) -> None:
+    def commit(self) -> None:
         nodes = list(self.nodes.values())
         if nodes:
-            self.store.upsert_nodes(nodes, node_vectors(embedder, nodes))
+            self.store.upsert_nodes(nodes, node_vectors(self.embedder, nodes))
         if self.edges:
             self.store.upsert_edges(list(self.edges.values()))
 
@@ -953,6 +957,17 @@ def _resolve(store: GraphStore, label: Label, ref: str) -> Node | None:
         if node is not None and node.label is label:
             return node
     return None
+
+
+def _find(store: GraphStore, embedder: Embedder, label: Label, ref: str) -> str | None:
+    """The id of the stored entity `ref` names: the node with that id, else the entity its
+    name resolves to by the import's rule (id from the name, name key, an alias's key, or a
+    close embedding; `resolve_names`), so that "database connection pool exhausted" written
+    by hand finds the cause an import merged that name into."""
+    node = _resolve(store, label, ref)
+    if node is not None:
+        return node.id
+    return resolve_names(store, embedder, [(label, ref)]).get((label, ref))
 
 
 def _entity(store: GraphStore, label: Label, ref: str) -> Node:

@@ -97,6 +97,9 @@ class Signals:
     shared_causes: dict[str, list[str]] = field(default_factory=dict)
     shared_components: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    # Per signal, the candidates it could have ranked, where that is not all of them: `parts`
+    # can only rank failures that have causes or lessons.
+    eligible: dict[str, set[str]] = field(default_factory=dict)
 
     def rank(self, signal: str, failure_id: str) -> int | None:
         """1-based rank of a failure in one signal's ranking, or None."""
@@ -156,6 +159,8 @@ def gather_signals(
 
     pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
     failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
+    with_parts = store.neighbours(pool, [RelType.CAUSED_BY, RelType.TAUGHT]).edges
+    signals.eligible["parts"] = {e.source for e in with_parts if e.source in failures}
     signals.texts = {i: f.search_text() for i, f in failures.items()}
     passages = {i: split_passages(_failure_text(f)) for i, f in failures.items()}
     unique = list(dict.fromkeys(p for ps in passages.values() for p in ps))
@@ -220,12 +225,28 @@ def _graph_signal(
 
 
 def fuse(
-    rankings: Mapping[str, Sequence[str]], weights: Mapping[str, float] = WEIGHTS
+    rankings: Mapping[str, Sequence[str]],
+    weights: Mapping[str, float] = WEIGHTS,
+    eligible: Mapping[str, set[str]] | None = None,
 ) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion of the named rankings (a signal with no weight is
-    left out); best first, ties by id."""
-    used = [signal for signal in rankings if weights.get(signal, 0.0) > 0]
-    return reciprocal_rank_fusion([rankings[s] for s in used], weights=[weights[s] for s in used])
+    """Weighted reciprocal rank fusion of the named rankings (a signal with no weight or an
+    empty ranking is left out); best first, ties by id.
+
+    A candidate that a signal could not have ranked (`eligible` lists, per signal, the ones
+    it could: a failure with no causes or lessons has no parts) is scored on the signals that
+    could rank it, scaled up to all of them: lacking a kind of evidence is not evidence
+    against a failure, and one first on every signal it can appear in stays first."""
+    used = [s for s in rankings if weights.get(s, 0.0) > 0 and rankings[s]]
+    fused = reciprocal_rank_fusion([rankings[s] for s in used], weights=[weights[s] for s in used])
+    limited = [s for s in used if eligible and s in eligible]
+    if not limited:
+        return fused
+    total = sum(weights[s] for s in used)
+    scaled = []
+    for candidate, score in fused:
+        missing = sum(weights[s] for s in limited if candidate not in (eligible or {})[s])
+        scaled.append((candidate, score * total / (total - missing) if missing < total else score))
+    return sorted(scaled, key=lambda item: (-item[1], item[0]))
 
 
 def features(signals: Signals, query_text: str, failure_id: str) -> dict[str, float]:
@@ -310,11 +331,17 @@ def recognize(
 ) -> Recognition:
     """Past failures most like `query`, each with its evidence, and a verdict."""
     signals = gather_signals(store, embedder, query)
-    fused = fuse(signals.rankings)[:limit]
+    fused = fuse(signals.rankings, WEIGHTS, signals.eligible)[:limit]
     contexts = failure_contexts(store, [fid for fid, _ in fused])
     later = store.get_many(r for c in contexts.values() for r in c.recurred_as)
     matches = [_match(query, signals, fid, score, contexts[fid], later) for fid, score in fused]
-    best = matches[0].confidence if matches else 0.0
+    return answer(matches)
+
+
+def answer(matches: list[Match]) -> Recognition:
+    """The verdict on ranked matches: from the most confident of them, which need not be the
+    first (the ranking weighs every signal, the confidence only the evidence of sameness)."""
+    best = max((m.confidence for m in matches), default=0.0)
     return Recognition(
         verdict=verdict(best, likely=LIKELY_THRESHOLD, related=RELATED_THRESHOLD),
         confidence=best,
