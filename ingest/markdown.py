@@ -362,13 +362,18 @@ def _read_causes(items: _Items, section: Section, role: str) -> None:
             # Prose without a cue phrase: the section's first sentence names the cause.
             items.cause(sentences[0], role, section, block, " ".join(sentences[1:]))
             named = True
-    if steps and not named and not bullets:
-        # A numbered scenario is one cause told in steps, not one cause per step.
-        first, last = steps[0], steps[-1]
-        block = Block("step", first.text, first.first, last.last)
-        items.cause(first.text, role, section, block, " ".join(s.text for s in steps[1:]))
-    elif steps and bullets == []:
-        pass
+    if steps and not bullets:
+        # A numbered scenario is one cause told in steps, not one cause per step: the cause
+        # the prose named, or else the first step.
+        told = " ".join(s.text for s in steps)
+        if named:
+            cause = items.lists["causes"][-1]
+            cause["description"] = " ".join(filter(None, [cause["description"], told]))
+            cause["source"]["line_end"] = max(cause["source"]["line_end"], steps[-1].last)
+        else:
+            block = Block("step", steps[0].text, steps[0].first, steps[-1].last)
+            rest = " ".join(s.text for s in steps[1:])
+            items.cause(steps[0].text, role, section, block, rest)
 
 
 def _read_experiments(items: _Items, section: Section) -> None:

@@ -291,3 +291,14 @@ def test_structure_keeps_line_spans_of_bullets_and_paragraphs() -> None:
         ("bullet", "two", 6, 6),
         ("paragraph", "A paragraph of two lines.", 8, 9),
     ]
+
+
+def test_steps_after_prose_that_names_the_cause_describe_it() -> None:
+    record = parse(
+        "# T\n\n## Root cause\nThe root cause was a race between two deploys.\n\n"
+        "1. deploy one starts the migration\n2. deploy two starts it again\n"
+    )
+    [cause] = record.causes
+    assert cause.name == "A race between two deploys"
+    assert cause.description is not None and "starts it again" in cause.description
+    assert cause.source is not None and (cause.source.line_start, cause.source.line_end) == (4, 7)
