@@ -246,7 +246,7 @@ def sets_rule(text: str) -> bool:
 
 
 _RULE_LEAD = re.compile(
-    r"^(we (should|must|need to|will|have)( to)?|(it is|it's) (necessary|important) to|"
+    r"^(we (should|must|need|will|have)( to)?|(it is|it's) (necessary|important) to|"
     r"(there )?should be|please|ensure( that)?|make sure( that)?|add|set ?up|setup|create|"
     r"implement|introduce|establish|enable|improve|enhance|define|build|adopt|use|have|get|"
     r"better|more)\s+",
