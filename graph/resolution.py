@@ -152,7 +152,8 @@ def opposed(a: str, b: str) -> bool:
 
 def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_COSINE) -> bool:
     """Whether two names, whose embeddings have this cosine, name one entity. An empty name
-    key (no letters or digits) is equal to no other.
+    key (no letters or digits) is equal to no other. Names with other numbers (versions,
+    status codes) or that are both host names are never one entity by cosine alone.
 
     Names with letters outside the Latin script are the same entity by their name keys only,
     never by cosine: the default model, all-MiniLM-L6-v2, is English and embeds such names
@@ -164,10 +165,13 @@ def same_entity(a: str, b: str, cosine: float, threshold: float = SAME_ENTITY_CO
         return True
     if not (_latin(a) and _latin(b)) or (_HOST.fullmatch(a.strip()) and _HOST.fullmatch(b.strip())):
         return False  # two host names are two sites, however alike ("gov.au", "australia.gov.au")
+    if _NUMBER.findall(a) != _NUMBER.findall(b):
+        return False  # "HTTP 502 from the proxy", "HTTP 503 from the proxy"; v1.13, v1.14
     return cosine >= threshold and not opposed(a, b)
 
 
 _HOST = re.compile(r"(?:[\w-]+\.)+[a-z]{2,}", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)*(?![\w.])", re.IGNORECASE)
 
 
 def _latin(name: str) -> bool:

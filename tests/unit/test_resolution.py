@@ -87,3 +87,9 @@ def test_two_host_names_are_two_sites_however_close_their_embeddings() -> None:
     assert not same_entity("gov.au", "australia.gov.au", 0.99)
     assert not same_entity("docs.flutter.dev", "api.flutter.dev", 0.99)
     assert same_entity("Docs.Flutter.dev", "docs.flutter.dev", 0.2)  # the same name
+
+
+def test_names_with_other_numbers_are_other_entities_however_close_their_embeddings() -> None:
+    assert not same_entity("HTTP 502 from the proxy", "HTTP 503 from the proxy", 0.99)
+    assert not same_entity("Upgrade to v1.13", "Upgrade to v1.14", 0.99)
+    assert same_entity("k8s nodes NotReady", "Kubernetes nodes not ready", 0.99)  # k8s: a word
