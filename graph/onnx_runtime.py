@@ -40,10 +40,10 @@ from lessons.graph.errors import EmbeddingError
 
 Matrix = npt.NDArray[np.float32]
 
-FP32_FILE = "model.onnx"
+MODEL_FILE = "model.onnx"
 PROVENANCE_FILE = "provenance.json"
 OPSET = 17
-MIN_COSINE_FP32 = 0.99999  # an fp32 export that agrees less with torch is refused
+MIN_COSINE = 0.99999  # an export that agrees less with torch is refused
 
 # Texts the export is checked on: short and long (past the 256-token truncation), several
 # scripts, and in one batch, so that padding is exercised too.
@@ -218,12 +218,12 @@ def exported_model(
 ) -> Path:
     """The ONNX file for `spec`, exported first if missing."""
     target = models_dir / f"{_slug(spec.name)}-{_source_key(spec.directory)}"
-    if not (target / FP32_FILE).is_file():
+    if not (target / MODEL_FILE).is_file():
         on_export(
             f"Exporting the embedding model {spec.name} to ONNX, once, into {target} (about 15 s)"
         )
         _install(target, lambda tmp: _export(spec, tmp))
-    return target / FP32_FILE
+    return target / MODEL_FILE
 
 
 def _slug(name: str) -> str:
@@ -250,7 +250,7 @@ def _install(target: Path, build: Callable[[Path], None]) -> None:
     try:
         build(tmp)
         target.mkdir(exist_ok=True)
-        for built in sorted(tmp.iterdir(), key=lambda path: path.name == FP32_FILE):
+        for built in sorted(tmp.iterdir(), key=lambda path: path.name == MODEL_FILE):
             os.replace(built, target / built.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -287,7 +287,7 @@ def _export(spec: ModelSpec, folder: Path) -> None:
             return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
-    path = folder / FP32_FILE
+    path = folder / MODEL_FILE
     with torch.no_grad(), warnings.catch_warnings(), _export_errors(spec):
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it takes as constants
         torch.onnx.export(
@@ -302,10 +302,10 @@ def _export(spec: ModelSpec, folder: Path) -> None:
         )
     expected = reference.encode(list(PROBE_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
     agreement = _agreement(spec, path, expected)
-    if agreement < MIN_COSINE_FP32:
+    if agreement < MIN_COSINE:
         raise EmbeddingError(
             f"the ONNX export of {spec.name} disagrees with sentence-transformers "
-            f"(lowest cosine {agreement:.6f} < {MIN_COSINE_FP32})",
+            f"(lowest cosine {agreement:.6f} < {MIN_COSINE})",
             hint="Use LESSONS_EMBED_RUNTIME=torch, and report the versions in provenance.json.",
         )
     provenance = {
@@ -321,7 +321,7 @@ def _export(spec: ModelSpec, folder: Path) -> None:
         },
         "opset": OPSET,
         "tokenizer": {"max_seq_length": spec.max_seq_length, "padding": "longest"},
-        "files": {FP32_FILE: {"sha256": _sha256(path), "min_cosine_vs_torch": agreement}},
+        "files": {MODEL_FILE: {"sha256": _sha256(path), "min_cosine_vs_torch": agreement}},
     }
     (folder / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n")
 

@@ -25,7 +25,7 @@ from lessons.graph.embeddings import (
 )
 from lessons.graph.errors import ConfigError, EmbeddingError
 from lessons.graph.onnx_runtime import (
-    FP32_FILE,
+    MODEL_FILE,
     ModelSpec,
     OnnxEmbedder,
     exported_model,
@@ -164,8 +164,8 @@ def test_an_export_is_kept_with_its_provenance_and_not_made_again(
     path = exported_model(spec, models_dir, on_export=heard.append)
     provenance = json.loads((path.parent / "provenance.json").read_text())
     assert heard == []
-    assert path.name == FP32_FILE
-    assert provenance["files"][FP32_FILE]["min_cosine_vs_torch"] >= 0.99999
+    assert path.name == MODEL_FILE
+    assert provenance["files"][MODEL_FILE]["min_cosine_vs_torch"] >= 0.99999
     assert set(provenance["exporter"]) >= {"torch", "sentence-transformers"}
     assert len(provenance["weights_sha256"]["model.safetensors"]) == 64
     assert [p.name for p in models_dir.iterdir() if p.name.startswith(".")] == []
