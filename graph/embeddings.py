@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lessons.graph.errors import EmbeddingError
-from lessons.graph.models import EMBEDDED_LABELS, Node
+from lessons.graph.models import EMBEDDED_LABELS, Failure, Node
 from lessons.graph.onnx_runtime import OnnxEmbedder
 from lessons.graph.settings import DEFAULT_MODEL, Settings
 
@@ -229,15 +229,25 @@ def embedded_texts(nodes: Iterable[Node]) -> dict[str, str]:
     }
 
 
+def failure_passages(nodes: Iterable[Node]) -> list[str]:
+    """The passages of the failures among `nodes` (`Failure.passages`), without repeats."""
+    return list(dict.fromkeys(p for n in nodes if isinstance(n, Failure) for p in n.passages()))
+
+
 def node_vectors(embedder: Embedder, nodes: Iterable[Node]) -> dict[str, Vector]:
     """A vector for every node of `embedded_texts`, by id (a node listed twice keeps the text
-    of its last listing)."""
-    return text_vectors(embedder, embedded_texts(nodes))
+    of its last listing). The failures' passages are encoded in the same call, for the
+    vector cache: recognition reads them from there instead of encoding them on a query."""
+    nodes = list(nodes)
+    return text_vectors(embedder, embedded_texts(nodes), also=failure_passages(nodes))
 
 
-def text_vectors(embedder: Embedder, texts: Mapping[str, str]) -> dict[str, Vector]:
+def text_vectors(
+    embedder: Embedder, texts: Mapping[str, str], *, also: Sequence[str] = ()
+) -> dict[str, Vector]:
     """The vector of each text, by its key; each distinct text is encoded once, in one
-    `encode` call."""
-    unique = list(dict.fromkeys(texts.values()))
+    `encode` call, together with the texts of `also`, whose vectors are not returned (with a
+    `CachingEmbedder` they are kept in the cache)."""
+    unique = list(dict.fromkeys([*texts.values(), *also]))
     encoded = dict(zip(unique, embedder.encode(unique), strict=True)) if unique else {}
     return {node_id: encoded[text] for node_id, text in texts.items()}

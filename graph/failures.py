@@ -402,12 +402,7 @@ def update_failure(
     if "occurred_at" in update:
         update["occurred_at"] = _utc(update["occurred_at"])
     updated = Failure.model_validate({**current.model_dump(), **update})
-    vector = None
-    if updated.search_text() == current.search_text():
-        vector = store.vectors([failure_id]).get(failure_id)
-    if vector is None:
-        vector = embedder.encode([updated.search_text()])[0]
-    store.upsert_nodes([updated], {failure_id: vector})
+    store.upsert_nodes([updated], node_vectors(embedder, [updated]))
     return failure_context(store, failure_id)
 
 

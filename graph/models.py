@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lessons.graph.errors import ValidationError
+from lessons.graph.text import split_passages
 
 
 class Label(StrEnum):
@@ -230,6 +231,13 @@ class Failure(NodeBase):
 
     def search_text(self) -> str:
         return f"{self.title}. {self.summary}"
+
+    def passages(self) -> list[str]:
+        """The sentences of its title, summary, impact and resolution, which recognition
+        compares with a query one by one (their vectors are encoded when the failure is
+        written, so the vector cache has them before anyone asks)."""
+        parts = [self.title, self.summary, self.impact, self.resolution]
+        return split_passages(" ".join(p.rstrip(".") + "." for p in parts if p))
 
 
 class Cause(NodeBase):

@@ -53,7 +53,7 @@ from lessons.graph.search import (
     reciprocal_rank_fusion,
 )
 from lessons.graph.store import GraphStore
-from lessons.graph.text import keyword_terms
+from lessons.graph.text import keyword_terms, split_passages
 
 CANDIDATES = 50
 
@@ -119,28 +119,6 @@ WEIGHTS: Mapping[str, float] = {
 }
 
 
-def split_passages(text: str) -> list[str]:
-    """Sentences of `text`; a very short one is joined to the next."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text) if s.strip()]
-    passages: list[str] = []
-    carry = ""
-    for sentence in sentences:
-        sentence = f"{carry} {sentence}".strip()
-        if len(sentence.split()) < 6:
-            carry = sentence
-            continue
-        passages.append(sentence)
-        carry = ""
-    if carry:
-        passages.append(carry)
-    return passages
-
-
-def _failure_text(failure: Failure) -> str:
-    parts = [failure.title, failure.summary, failure.impact, failure.resolution]
-    return " ".join(p.rstrip(".") + "." for p in parts if p)
-
-
 def gather_signals(
     store: GraphStore, embedder: Embedder, query: RecognizeQuery, *, candidates: int = CANDIDATES
 ) -> Signals:
@@ -162,7 +140,7 @@ def gather_signals(
     with_parts = store.neighbours(pool, [RelType.CAUSED_BY, RelType.TAUGHT]).edges
     signals.eligible["parts"] = {e.source for e in with_parts if e.source in failures}
     signals.texts = {i: f.search_text() for i, f in failures.items()}
-    passages = {i: split_passages(_failure_text(f)) for i, f in failures.items()}
+    passages = {i: f.passages() for i, f in failures.items()}
     unique = list(dict.fromkeys(p for ps in passages.values() for p in ps))
     if unique:
         matrix = embedder.encode(unique)

@@ -1,4 +1,5 @@
-"""Words of a text, as keyword search sees them (shared by the stores and the ranking)."""
+"""Words and sentences of a text, as keyword search and recognition see them (shared by the
+stores, the models and the ranking)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,20 @@ def keyword_terms(text: str) -> list[str]:
         if word not in STOPWORDS and len(seen) < MAX_QUERY_TERMS:
             seen.setdefault(word)
     return list(seen)
+
+
+def split_passages(text: str) -> list[str]:
+    """Sentences of `text`; a very short one is joined to the next."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text) if s.strip()]
+    passages: list[str] = []
+    carry = ""
+    for sentence in sentences:
+        sentence = f"{carry} {sentence}".strip()
+        if len(sentence.split()) < 6:
+            carry = sentence
+            continue
+        passages.append(sentence)
+        carry = ""
+    if carry:
+        passages.append(carry)
+    return passages

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from lessons.graph.embeddings import Embedder, embedded_texts, text_vectors
+from lessons.graph.embeddings import Embedder, embedded_texts, failure_passages, text_vectors
 from lessons.graph.errors import LessonsError, NotFoundError, ParseError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
@@ -280,14 +280,16 @@ class _Importer:
         return documents[0] if documents else None
 
     def encode(self, parsed: list[_Parsed]) -> int:
-        """Attach vectors to the nodes that get one; returns how many distinct texts there were."""
+        """Attach vectors to the nodes that get one, and have the failures' passages encoded in
+        the same call (for the vector cache); returns how many distinct texts there were."""
         graphs = [_graph(item) for item in parsed]
         latest = list({node.id: node for graph in graphs for node in graph.nodes}.values())
         texts = embedded_texts(latest)
-        vectors = text_vectors(self.embedder, texts)
+        passages = failure_passages(latest)
+        vectors = text_vectors(self.embedder, texts, also=passages)
         for graph in graphs:
             graph.vectors = {n.id: vectors[n.id] for n in graph.nodes if n.id in vectors}
-        return len(set(texts.values()))
+        return len({*texts.values(), *passages})
 
     def add_recurrences(self, items: list[_Parsed]) -> None:
         """Add the recurrence edges whose targets exist already (the rest are linked later)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
+from lessons.graph.failures import FailureChanges, FailureDraft, create_failure, update_failure
 from lessons.graph.models import Failure, PracticeStatus
 from lessons.graph.recognize import (
     RecognizeQuery,
@@ -148,3 +149,37 @@ def test_recurred_despite_practice_compares_dates() -> None:
     assert recurred_despite_practice(context_with(date(2024, 1, 1), "after"), later) == ["after"]
     assert recurred_despite_practice(context_with(date(2024, 1, 1), "before"), later) == []
     assert recurred_despite_practice(context_with(None, "after"), later) == []
+
+
+def test_a_new_question_encodes_only_itself(
+    sqlite_store: SqliteStore, model: Embedder, tmp_path: Path
+) -> None:
+    """The passages recognition compares a query with are encoded when failures are written
+    (by an import, by hand, or changed), so a question nobody asked before costs one text."""
+    embedder = CachingEmbedder(model, tmp_path / "vectors.sqlite3")
+    assert ingest(sqlite_store, embedder, discover([str(EXAMPLES)])[0]).ok
+    create_failure(
+        sqlite_store,
+        embedder,
+        FailureDraft(
+            title="Search index rebuild stalled",
+            summary="The nightly rebuild of the search index stalled for six hours. Queries "
+            "served results that were a day old until someone noticed the stale dashboard.",
+        ),
+    )
+    update_failure(
+        sqlite_store,
+        embedder,
+        "search-index-rebuild-stalled",
+        FailureChanges(resolution="We restarted the indexer with a larger heap and it caught up."),
+    )
+    for question in (
+        "Checkout requests time out waiting for a free database connection",
+        "Search results are stale because the index rebuild got stuck",
+        "The indexer ran out of heap while catching up on the nightly rebuild",
+    ):
+        before = embedder.encoded_count
+        result = recognize(sqlite_store, embedder, RecognizeQuery(description=question))
+        assert result.matches and all(m.passage for m in result.matches)
+        assert embedder.encoded_count - before == 1, question
+    embedder.close()

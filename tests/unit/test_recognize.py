@@ -12,9 +12,9 @@ from lessons.graph.recognize import (
     confidence,
     features,
     fuse,
-    split_passages,
     verdict,
 )
+from lessons.graph.text import split_passages
 
 
 def test_query_text_joins_title_and_description_and_requires_one() -> None:
