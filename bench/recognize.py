@@ -25,11 +25,17 @@ chosen on the other folds), so the figures are not just fitted to the queries th
 all 2,503 Hadoop issues imported as failures, expecting the issue it duplicates; the query's
 own issue is left out of every ranking.
 
+`--set icco` asks the 80 questions of bench/data/icco-questions.jsonl (written blind, by a
+reader given only the documents) about the 242 write-ups of
+../shared/corpus/public-postmortems/icco-postmortems (long, prose, with causes and lessons the
+Markdown reader finds, unlike the danluu summaries): the set the fusion weights, `parts`
+included, are calibrated on.
+
 `--set postmortems` asks the 77 questions of bench/data/postmortem-questions.jsonl (written
 blind, by a reader given only the documents; frozen) about the 54 real postmortems of
 ../shared/corpus/public-postmortems/docs, imported through the Markdown reader. Nothing is
-ever calibrated on them: they say how the weights and thresholds chosen on our own queries
-hold on questions nobody here wrote, over documents nobody here wrote.
+ever calibrated on them (nor on the Hadoop pairs): they say how the weights and thresholds
+chosen on other sets hold on questions nobody here wrote, over documents nobody here wrote.
 """
 
 from __future__ import annotations
@@ -74,6 +80,14 @@ CORPUS = PUBLIC / "danluu-post-mortems.jsonl"
 QUERIES = REPO / "bench" / "data" / "recognize-queries.jsonl"
 # 77 questions about the 54 real postmortems, written blind and frozen: measured, never tuned on.
 POSTMORTEM_QUESTIONS = REPO / "bench" / "data" / "postmortem-questions.jsonl"
+# 80 questions about 242 icco write-ups, written blind: the set weights are chosen on.
+ICCO_QUESTIONS = REPO / "bench" / "data" / "icco-questions.jsonl"
+# Sets of Markdown documents (a folder of PUBLIC) and the questions asked about them.
+MARKDOWN_SETS = {
+    "postmortems": ("docs", POSTMORTEM_QUESTIONS),
+    "icco": ("icco-postmortems", ICCO_QUESTIONS),
+}
+FROZEN = ("postmortems", "hadoop")  # sets that only measure: nothing is ever fitted on them
 # Hadoop issues and the pairs its maintainers resolved as duplicates (GitBugs; see SOURCE.md).
 HADOOP = REPO.parent / "shared" / "corpus" / "labeled" / "gitbugs" / "hadoop"
 MAX_DESCRIPTION = 2000  # characters of an issue's description kept (some are whole logs)
@@ -213,11 +227,12 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "neo4j"], default="sqlite")
     parser.add_argument(
         "--set",
-        choices=["danluu", "postmortems", "hadoop"],
+        choices=["danluu", "icco", "postmortems", "hadoop"],
         default="danluu",
-        help="danluu: our queries over 190 summaries; postmortems: 77 blind questions over the "
-        "54 real postmortems, imported as Markdown; hadoop: 125 duplicate pairs over 2,503 "
-        "Hadoop issues, leave-one-out (neither is calibrated on)",
+        help="danluu: our queries over 190 summaries; icco: 80 blind questions over 242 "
+        "write-ups (calibrated on); postmortems: 77 blind questions over the 54 real "
+        "postmortems; hadoop: 125 duplicate pairs over 2,503 Hadoop issues, leave-one-out "
+        "(these two are never calibrated on)",
     )
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
@@ -230,7 +245,7 @@ def main() -> None:
         return
     if not CORPUS.exists():
         sys.exit(f"corpus not found at {CORPUS}: it lives outside the repository (../shared)")
-    if args.set != "danluu" and args.calibrate:
+    if args.set in FROZEN and args.calibrate:
         sys.exit(f"the {args.set} set measures; it never chooses a weight (calibrate on danluu)")
     print(machine_info())
     model = load_model(64, ["warm-up"])
@@ -244,7 +259,7 @@ def main() -> None:
             source = folder / "hadoop.jsonl"
             source.write_text("\n".join(json.dumps(r) for r in records) + "\n")
         else:
-            source = PUBLIC / "docs"
+            source = PUBLIC / MARKDOWN_SETS[args.set][0]
         embedder = CachingEmbedder(model, folder / "vectors.sqlite3")
         with timed() as clock:
             imported = ingest(store, embedder, discover([str(source)])[0])
@@ -256,7 +271,7 @@ def main() -> None:
             queries = hadoop_queries
         else:
             ids = {Path(r.path).name: r.failure_ids[0] for r in imported.results if r.failure_ids}
-            queries = load_queries(POSTMORTEM_QUESTIONS, ids)
+            queries = load_queries(MARKDOWN_SETS[args.set][1], ids)
         print(f"{len(queries)} queries ({sum(bool(q.expected) for q in queries)} positive)")
         all_signals = []
         first, again = [], []
@@ -349,7 +364,7 @@ def choose_thresholds(
     return max(likely, related), related
 
 
-WEIGHT_GRID = (0.5, 1.0, 2.0)
+WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0)  # 0: the signal is left out
 SEEDS = (7, 8, 9)  # fold assignments; figures are averaged over them
 L2 = 0.1
 
@@ -366,8 +381,9 @@ def calibrate(all_signals: Sequence[Signals], queries: Sequence[Query], folds: i
     """Fusion weights, the confidence model and the verdict thresholds, k-fold validated."""
     n = len(queries)
     grid = [
-        {"vector": v, "keyword": k, "passage": p, "parts": 1.0, "graph": 1.0}
-        for v, k, p in itertools.product(WEIGHT_GRID, repeat=3)
+        {"vector": v, "keyword": k, "passage": p, "parts": parts, "graph": 1.0}
+        for v, k, p, parts in itertools.product(WEIGHT_GRID, repeat=4)
+        if v or k
     ]
     print(f"\n{folds}-fold cross-validation, averaged over {len(SEEDS)} shuffles: every query")
     print("is judged by weights, model and thresholds fitted on the other folds only.")
@@ -398,6 +414,7 @@ def calibrate(all_signals: Sequence[Signals], queries: Sequence[Query], folds: i
 
     (coefficients, bias), (likely, related) = fit_verdict(all_signals, queries, range(n))
     print("\nfitted on all queries (the constants in lessons/graph/recognize.py):")
+    print(f"  WEIGHTS = {best_weights(all_signals, queries, range(n), grid)}")
     print(f"  CONFIDENCE_WEIGHTS = { {k: round(v, 3) for k, v in coefficients.items()} }")
     print(f"  CONFIDENCE_BIAS = {bias:.3f}")
     print(f"  LIKELY_THRESHOLD = {likely:.3f}, RELATED_THRESHOLD = {related:.3f}")
@@ -417,7 +434,10 @@ def best_weights(
     subset = [queries[i] for i in train]
 
     def mrr(weights: dict[str, float]) -> float:
-        ranked = [[f for f, _ in fuse(all_signals[i].rankings, weights)] for i in train]
+        ranked = [
+            [f for f, _ in fuse(all_signals[i].rankings, weights, all_signals[i].eligible)]
+            for i in train
+        ]
         return metrics(ranked, subset)["mrr"]
 
     return max(grid, key=mrr)

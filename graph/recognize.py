@@ -137,7 +137,7 @@ def gather_signals(
 
     pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
     failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
-    with_parts = store.neighbours(pool, [RelType.CAUSED_BY, RelType.TAUGHT]).edges
+    with_parts = store.edges(list(failures), [RelType.CAUSED_BY, RelType.TAUGHT])
     signals.eligible["parts"] = {e.source for e in with_parts if e.source in failures}
     signals.texts = {i: f.search_text() for i, f in failures.items()}
     passages = {i: f.passages() for i, f in failures.items()}
@@ -160,9 +160,8 @@ def _parts_signal(store: GraphStore, vector: np.ndarray, signals: Signals, k: in
     if not parts:
         signals.rankings["parts"] = []
         return
-    around = store.neighbours([p.id for p in parts], [RelType.CAUSED_BY, RelType.TAUGHT])
     failures_of: dict[str, list[str]] = {}
-    for edge in around.edges:
+    for edge in store.edges([p.id for p in parts], [RelType.CAUSED_BY, RelType.TAUGHT]):
         failures_of.setdefault(edge.target, []).append(edge.source)
     ranking: dict[str, None] = {}
     for part in parts:
@@ -189,8 +188,7 @@ def _graph_signal(
     if not named:
         signals.rankings["graph"] = []
         return
-    around = store.neighbours(list(named), [RelType.CAUSED_BY, RelType.AFFECTED])
-    for edge in around.edges:
+    for edge in store.edges(list(named), [RelType.CAUSED_BY, RelType.AFFECTED]):
         shared = (
             signals.shared_causes if edge.rel is RelType.CAUSED_BY else signals.shared_components
         )

@@ -121,6 +121,12 @@ class GraphStore(Protocol):
         """
         ...
 
+    def edges(self, node_ids: Sequence[str], rel_types: Sequence[RelType]) -> list[Edge]:
+        """The edges of `rel_types` with either end among `node_ids` (an id that does not
+        exist has none), without reading any node: the links of `neighbours` at depth 1, for
+        callers that need only ids (a cause shared by thousands of failures stays cheap)."""
+        ...
+
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
         """The `k` nodes with these labels whose vectors are closest (cosine) to `vector`."""
         ...

@@ -168,6 +168,14 @@ RETURN n.id AS id,
 """
 
 
+_EDGES_TOUCHING = f"""
+UNWIND $ids AS node_id
+MATCH (n:{NODE} {{id: node_id}})-[r]-(:{NODE}) WHERE type(r) IN $rels
+RETURN DISTINCT startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst,
+       properties(r) AS rel_props
+"""
+
+
 class Neo4jStore:
     """`GraphStore` on a Neo4j 5 server (Community, Enterprise or Aura)."""
 
@@ -352,6 +360,12 @@ class Neo4jStore:
             if not frontier:
                 break
         return Subgraph(nodes=list(nodes.values()), edges=list(edges.values()))
+
+    def edges(self, node_ids: Sequence[str], rel_types: Sequence[RelType]) -> list[Edge]:
+        records = self._read(
+            _EDGES_TOUCHING, ids=list(dict.fromkeys(node_ids)), rels=[r.value for r in rel_types]
+        )
+        return [_edge_from_record(r) for r in records]
 
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
         query = np.asarray(vector, dtype=float).tolist()

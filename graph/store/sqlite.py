@@ -355,11 +355,6 @@ class SqliteStore:
         depth: int = 1,
     ) -> Subgraph:
         start_ids = start_node_ids(node_ids)
-        rel_filter = ""
-        rel_args: list[str] = []
-        if rel_types is not None:
-            rel_filter = f" AND rel IN ({','.join('?' * len(rel_types))})"
-            rel_args = [r.value for r in rel_types]
         with self._lock:
             start = self.get_many(start_ids)
             if missing := [i for i in start_ids if i not in start]:
@@ -369,19 +364,9 @@ class SqliteStore:
             edges: dict[tuple[str, str, str], Edge] = {}
             for _ in range(depth):
                 found: set[str] = set()
-                for begin in range(0, len(frontier), SQL_CHUNK):
-                    chunk = frontier[begin : begin + SQL_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    for column in ("src", "dst"):
-                        rows = self._db.execute(
-                            f"SELECT src, rel, dst, props FROM edges "
-                            f"WHERE {column} IN ({marks}){rel_filter}",
-                            [*chunk, *rel_args],
-                        )
-                        for src, rel, dst, props in rows:
-                            edge = Edge(source=src, rel=rel, target=dst, **json.loads(props))
-                            edges[edge.key] = edge
-                            found.update((src, dst))
+                for edge in self._edges_touching(frontier, rel_types):
+                    edges[edge.key] = edge
+                    found.update((edge.source, edge.target))
                 frontier = sorted(found - seen)
                 seen |= found
                 if not frontier:
@@ -390,6 +375,35 @@ class SqliteStore:
         return Subgraph(
             nodes=[*(start[i] for i in start_ids), *nodes.values()], edges=list(edges.values())
         )
+
+    def edges(self, node_ids: Sequence[str], rel_types: Sequence[RelType]) -> list[Edge]:
+        with self._lock:
+            found = {
+                e.key: e for e in self._edges_touching(list(dict.fromkeys(node_ids)), rel_types)
+            }
+        return list(found.values())
+
+    def _edges_touching(
+        self, node_ids: Sequence[str], rel_types: Sequence[RelType] | None
+    ) -> Iterator[Edge]:
+        """The edges (of `rel_types`, or any) with either end among `node_ids`; an edge between
+        two of them comes twice."""
+        rel_filter = ""
+        rel_args: list[str] = []
+        if rel_types is not None:
+            rel_filter = f" AND rel IN ({','.join('?' * len(rel_types))})"
+            rel_args = [r.value for r in rel_types]
+        for begin in range(0, len(node_ids), SQL_CHUNK):
+            chunk = list(node_ids[begin : begin + SQL_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            for column in ("src", "dst"):
+                rows = self._db.execute(
+                    f"SELECT src, rel, dst, props FROM edges "
+                    f"WHERE {column} IN ({marks}){rel_filter}",
+                    [*chunk, *rel_args],
+                ).fetchall()
+                for src, rel, dst, props in rows:
+                    yield Edge(source=src, rel=rel, target=dst, **json.loads(props))
 
     def _matrix(self, label: Label) -> tuple[list[str], Matrix]:
         """Ids and vector matrix of one label, reloaded when the store has changed."""

@@ -542,3 +542,25 @@ def test_the_revision_is_kept_and_shared_by_stores_on_the_same_database(
     assert store.revision() != before
     assert store.revision() == other.revision()
     assert open_same_database().revision() == store.revision()  # kept when opened again
+
+
+@pytest.mark.parametrize(
+    ("node_ids", "rel_types"),
+    [
+        (["f2"], [RelType.AFFECTED]),
+        (["f1", "cause:a"], list(RelType)),
+        (["f3", "missing", "f3"], [RelType.CAUSED_BY, RelType.AFFECTED]),
+        (["cause:a"], [RelType.TAUGHT]),
+    ],
+)
+def test_edges_are_the_links_neighbours_finds_at_depth_one(
+    store: GraphStore, node_ids: list[str], rel_types: list[RelType]
+) -> None:
+    chain_graph(store)
+    present = [i for i in node_ids if i != "missing"]
+    links = store.edges(node_ids, rel_types)
+    assert len(links) == len({e.key for e in links})
+    assert sorted(links, key=lambda e: e.key) == sorted(
+        store.neighbours(present, rel_types).edges, key=lambda e: e.key
+    )
+    assert store.edges([], rel_types) == []

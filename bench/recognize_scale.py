@@ -1,0 +1,124 @@
+"""Recognition at scale: a question nobody asked before, answered by `recognize` over N failures.
+
+    python bench/recognize_scale.py [--n 100000] [--queries 200]
+
+1. N generated postmortems (bench/generate.py, the graphs bench/search.py builds) are written
+   into a fresh SqliteStore the way an import writes them: `node_vectors` through a
+   `CachingEmbedder`, so failures, causes, lessons, components, practices and teams get their
+   vectors and every failure's passages go into the vector cache. The cache is kept in
+   bench/results/recognize-cache-n{N}-seed{S}.sqlite3 (gitignored): the first run encodes
+   everything with the real model (~30 min at 100k), later runs only read it.
+2. ~200 on-call style questions (bench/search.py's `make_queries`, phrased unlike the
+   generated texts), each new to the process: `recognize(store, embedder, question)` once,
+   end to end, encoding of the question included (the "cold" figure the target is about).
+3. On the same questions, in the same run, the baselines and the parts: the model alone
+   encoding the question, `search()` (vector + keyword only), and `gather_signals`, the
+   store's `keyword_search` and `vector_search` on their own.
+
+Printed: p50 / p95 / mean / max ms per line. Target (issue 14): recognize p95 <= 50 ms at
+100k on the embedded store. Nothing is asserted on time.
+"""
+
+from __future__ import annotations
+
+import lessons.graph  # noqa: F401  first: it sets how idle numpy and torch threads wait
+
+# isort: split
+import argparse
+import tempfile
+from pathlib import Path
+
+from common import (
+    RESULTS_DIR,
+    load_model,
+    machine_info,
+    ms_summary,
+    peak_rss_mib,
+    percentile,
+    timed,
+)
+from generate import DEFAULT_SEED
+from search import document_batches, make_queries
+
+from lessons.graph.embeddings import CachingEmbedder, node_vectors
+from lessons.graph.models import Label
+from lessons.graph.recognize import CANDIDATES, RecognizeQuery, gather_signals, recognize
+from lessons.graph.search import search
+from lessons.graph.store import SqliteStore
+
+TARGET_P95_MS = 50.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    print(machine_info())
+    model = load_model(64, ["warm-up"])
+    RESULTS_DIR.mkdir(exist_ok=True)
+    cache = CachingEmbedder(
+        model, RESULTS_DIR / f"recognize-cache-n{args.n}-seed{args.seed}.sqlite3"
+    )
+    questions = make_queries(args.queries, args.seed)
+    with tempfile.TemporaryDirectory(prefix="lessons-bench-recognize-") as tmp:
+        store = SqliteStore(Path(tmp) / "store.sqlite3")
+        done = 0
+        with timed() as fill:
+            for nodes, edges, fids in document_batches(args.n, args.seed):
+                store.upsert_nodes(nodes, node_vectors(cache, nodes))
+                store.upsert_edges(edges)
+                done += len(fids)
+                if done % 10_000 == 0:
+                    print(f"  {done}/{args.n} written, {cache.encoded_count} texts encoded")
+        stats = store.stats()
+        print(
+            f"store: {stats.nodes.get('Failure', 0)} failures, {stats.total_nodes} nodes, "
+            f"written in {fill.seconds:.0f} s ({cache.encoded_count} texts encoded)"
+        )
+        store.vector_search([Label.FAILURE], model.encode(["load"])[0], 1)  # matrices loaded
+        store.vector_search([Label.CAUSE, Label.LESSON], model.encode(["load"])[0], 1)
+
+        lines = {
+            "recognize": "recognize, new question (encoding included)",
+            "encode": "  encode the question (model alone)",
+            "gather": "  gather_signals (question's vector cached)",
+            "keyword": "    keyword_search",
+            "vector": "    vector_search, failures",
+            "search": "search() (vector + keyword, no cache)",
+        }
+        seconds: dict[str, list[float]] = {key: [] for key in lines}
+        for question in questions:
+            query = RecognizeQuery(description=question)
+            with timed() as clock:
+                recognize(store, cache, query)
+            seconds["recognize"].append(clock.seconds)
+            with timed() as clock:
+                vector = model.encode([query.text()])[0]
+            seconds["encode"].append(clock.seconds)
+            with timed() as clock:
+                gather_signals(store, cache, query)
+            seconds["gather"].append(clock.seconds)
+            with timed() as clock:
+                store.keyword_search([Label.FAILURE], query.text(), CANDIDATES)
+            seconds["keyword"].append(clock.seconds)
+            with timed() as clock:
+                store.vector_search([Label.FAILURE], vector, CANDIDATES)
+            seconds["vector"].append(clock.seconds)
+            with timed() as clock:
+                search(store, model, question)
+            seconds["search"].append(clock.seconds)
+        store.close()
+    cache.close()
+    print(f"\n{len(questions)} questions over {args.n} failures, ms")
+    for key, name in lines.items():
+        print(f"{name:<46} {ms_summary(seconds[key])}")
+    p95 = percentile(seconds["recognize"], 95) * 1000
+    verdict = "met" if p95 <= TARGET_P95_MS else "MISSED"
+    print(f"target recognize p95 <= {TARGET_P95_MS:.0f} ms: {verdict} ({p95:.0f} ms)")
+    print(f"peak RSS {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
