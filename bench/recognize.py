@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 from common import load_model, machine_info, ms_summary, timed
 
-from lessons.graph.embeddings import CachingEmbedder
+from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.recognize import (
     CONFIDENCE_WEIGHTS,
     LIKELY_THRESHOLD,
@@ -158,6 +158,31 @@ def leave_out(signals: Signals, failure_id: str) -> Signals:
     return signals
 
 
+def import_set(name: str, store: GraphStore, embedder: Embedder, folder: Path) -> list[Query]:
+    """Import the documents of the set `name` into `store` (files it writes go in `folder`);
+    its questions, with the expected documents as failure ids."""
+    hadoop_queries: list[Query] = []
+    if name == "danluu":
+        source = folder / "danluu.jsonl"
+        source.write_text("\n".join(json.dumps(r) for r in corpus_records()) + "\n")
+    elif name == "hadoop":
+        records, hadoop_queries = hadoop_issues()
+        source = folder / "hadoop.jsonl"
+        source.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    else:
+        source = PUBLIC / MARKDOWN_SETS[name][0]
+    with timed() as clock:
+        imported = ingest(store, embedder, discover([str(source)])[0])
+    failures = sum(len(r.failure_ids) for r in imported.results)
+    print(f"imported {failures} failures in {clock.seconds:.1f} s")
+    if name == "danluu":
+        return load_queries()
+    if name == "hadoop":
+        return hadoop_queries
+    ids = {Path(r.path).name: r.failure_ids[0] for r in imported.results if r.failure_ids}
+    return load_queries(MARKDOWN_SETS[name][1], ids)
+
+
 @contextmanager
 def open_bench_store(kind: str, folder: Path) -> Iterator[GraphStore]:
     if kind == "sqlite":
@@ -250,28 +275,8 @@ def main() -> None:
     print(machine_info())
     model = load_model(64, ["warm-up"])
     with tempfile.TemporaryDirectory() as tmp, open_bench_store(args.store, Path(tmp)) as store:
-        folder = Path(tmp)
-        if args.set == "danluu":
-            source = folder / "danluu.jsonl"
-            source.write_text("\n".join(json.dumps(r) for r in corpus_records()) + "\n")
-        elif args.set == "hadoop":
-            records, hadoop_queries = hadoop_issues()
-            source = folder / "hadoop.jsonl"
-            source.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-        else:
-            source = PUBLIC / MARKDOWN_SETS[args.set][0]
-        embedder = CachingEmbedder(model, folder / "vectors.sqlite3")
-        with timed() as clock:
-            imported = ingest(store, embedder, discover([str(source)])[0])
-        failures = sum(len(r.failure_ids) for r in imported.results)
-        print(f"imported {failures} failures into {args.store} in {clock.seconds:.1f} s")
-        if args.set == "danluu":
-            queries = load_queries()
-        elif args.set == "hadoop":
-            queries = hadoop_queries
-        else:
-            ids = {Path(r.path).name: r.failure_ids[0] for r in imported.results if r.failure_ids}
-            queries = load_queries(MARKDOWN_SETS[args.set][1], ids)
+        embedder = CachingEmbedder(model, Path(tmp) / "vectors.sqlite3")
+        queries = import_set(args.set, store, embedder, Path(tmp))
         print(f"{len(queries)} queries ({sum(bool(q.expected) for q in queries)} positive)")
         all_signals = []
         first, again = [], []
