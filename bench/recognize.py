@@ -28,8 +28,8 @@ own issue is left out of every ranking.
 `--set icco` asks the 80 questions of bench/data/icco-questions.jsonl (written blind, by a
 reader given only the documents) about the 242 write-ups of
 ../shared/corpus/public-postmortems/icco-postmortems (long, prose, with causes and lessons the
-Markdown reader finds, unlike the danluu summaries): the set the fusion weights, `parts`
-included, are calibrated on.
+Markdown reader finds, unlike the danluu summaries): the set the fusion weights, the
+confidence model and the verdict thresholds are calibrated on.
 
 `--set postmortems` asks the 77 questions of bench/data/postmortem-questions.jsonl (written
 blind, by a reader given only the documents; frozen) about the 54 real postmortems of
@@ -220,16 +220,23 @@ def top_evidence(
     signals: Signals, query: Query, weights: Mapping[str, float]
 ) -> tuple[list[str], dict[str, float]]:
     """The fused ranking and the evidence features of its best match."""
-    fused = [fid for fid, _ in fuse(signals.rankings, weights, signals.eligible)]
+    fused = [fid for fid, _ in fuse(signals.rankings, weights)]
     if not fused:
         return [], dict.fromkeys(CONFIDENCE_WEIGHTS, 0.0)
     return fused, features(signals, query.text, fused[0])
 
 
-def verdict_confidence(signals: Signals, query: Query) -> float:
-    """The confidence `recognize` gives its verdict: the highest of its top five matches'."""
-    fused = [fid for fid, _ in fuse(signals.rankings, WEIGHTS, signals.eligible)][:5]
-    return max((confidence(features(signals, query.text, fid)) for fid in fused), default=0.0)
+def verdict_confidence(
+    signals: Signals, query: Query, model: tuple[dict[str, float], float] | None = None
+) -> float:
+    """The confidence `recognize` gives its verdict: the highest of its top five matches'
+    (by the code's confidence model, or by `model`: its weights and bias)."""
+    weights, bias = model or (None, None)
+    fused = [fid for fid, _ in fuse(signals.rankings, WEIGHTS)][:5]
+    return max(
+        (confidence(features(signals, query.text, fid), weights, bias) for fid in fused),
+        default=0.0,
+    )
 
 
 def rates(verdicts: Sequence[Verdict], queries: Sequence[Query]) -> dict[str, float]:
@@ -262,10 +269,19 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--save", type=Path, help="pickle the gathered signals to this file")
-    parser.add_argument("--load", type=Path, help="use signals pickled by --save (no store)")
+    parser.add_argument(
+        "--load",
+        type=Path,
+        action="append",
+        help="use signals pickled by --save (no store); given twice, the sets are pooled",
+    )
     args = parser.parse_args()
     if args.load:
-        all_signals, queries = pickle.loads(args.load.read_bytes())
+        all_signals, queries = [], []
+        for path in args.load:
+            signals, asked = pickle.loads(path.read_bytes())
+            all_signals += signals
+            queries += asked
         report(all_signals, queries, args)
         return
     if not CORPUS.exists():
@@ -313,7 +329,7 @@ def report_methods(all_signals: Sequence[Signals], queries: Sequence[Query]) -> 
         "RRF vector+keyword": lambda s: [
             f for f, _ in fuse(s.rankings, {"vector": 1.0, "keyword": 1.0})
         ],
-        "hybrid (recognize)": lambda s: [f for f, _ in fuse(s.rankings, WEIGHTS, s.eligible)],
+        "hybrid (recognize)": lambda s: [f for f, _ in fuse(s.rankings, WEIGHTS)],
     }
     print(f"\n{'method':<22} {'recall@1':>9} {'recall@5':>9} {'MRR':>7}")
     for name, method in methods.items():
@@ -386,8 +402,8 @@ def calibrate(all_signals: Sequence[Signals], queries: Sequence[Query], folds: i
     """Fusion weights, the confidence model and the verdict thresholds, k-fold validated."""
     n = len(queries)
     grid = [
-        {"vector": v, "keyword": k, "passage": p, "parts": parts, "graph": 1.0}
-        for v, k, p, parts in itertools.product(WEIGHT_GRID, repeat=4)
+        {"vector": v, "keyword": k, "passage": p, "graph": 1.0}
+        for v, k, p in itertools.product(WEIGHT_GRID, repeat=3)
         if v or k
     ]
     print(f"\n{folds}-fold cross-validation, averaged over {len(SEEDS)} shuffles: every query")
@@ -405,14 +421,12 @@ def calibrate(all_signals: Sequence[Signals], queries: Sequence[Query], folds: i
             model, (likely, related) = fit_verdict(all_signals, queries, train)
             for i in test:
                 signals = all_signals[i]
-                rankings[i] = [f for f, _ in fuse(signals.rankings, weights, signals.eligible)]
-                score = confidence(top_evidence(all_signals[i], queries[i], WEIGHTS)[1], *model)
+                rankings[i] = [f for f, _ in fuse(signals.rankings, weights)]
+                score = verdict_confidence(all_signals[i], queries[i], model)
                 verdicts[i] = verdict(score, likely=likely, related=related)
         picked.append(metrics(rankings, queries))
         verdict_rates.append(rates(verdicts, queries))
-    equal = metrics(
-        [[f for f, _ in fuse(s.rankings, WEIGHTS, s.eligible)] for s in all_signals], queries
-    )
+    equal = metrics([[f for f, _ in fuse(s.rankings, WEIGHTS)] for s in all_signals], queries)
     print("  ranking, weights picked from the grid by MRR: " + _mean(picked, "{:.3f}"))
     print("  ranking, the code's WEIGHTS (nothing fitted): " + _mean([equal], "{:.3f}"))
     print("  verdict: " + _mean(verdict_rates, "{:.1%}"))
@@ -439,10 +453,7 @@ def best_weights(
     subset = [queries[i] for i in train]
 
     def mrr(weights: dict[str, float]) -> float:
-        ranked = [
-            [f for f, _ in fuse(all_signals[i].rankings, weights, all_signals[i].eligible)]
-            for i in train
-        ]
+        ranked = [[f for f, _ in fuse(all_signals[i].rankings, weights)] for i in train]
         return metrics(ranked, subset)["mrr"]
 
     return max(grid, key=mrr)
@@ -452,7 +463,8 @@ def fit_verdict(
     all_signals: Sequence[Signals], queries: Sequence[Query], train: Iterable[int]
 ) -> tuple[tuple[dict[str, float], float], tuple[float, float]]:
     """On the `train` queries: the confidence model (a logistic regression of "the query
-    has a match" on the best match's features) and the verdict thresholds."""
+    has a match" on the best match's features) and the verdict thresholds, chosen on the
+    confidence `recognize` decides by (the highest of its top five matches')."""
     train = list(train)
     names = list(CONFIDENCE_WEIGHTS)
     tops, rows = [], []
@@ -464,7 +476,7 @@ def fit_verdict(
     labels = np.array([1.0 if q.expected else 0.0 for q in subset])
     coefficients, bias = fit_logistic(np.array(rows), labels, L2)
     model = (dict(zip(names, coefficients.tolist(), strict=True)), bias)
-    scores = [confidence(dict(zip(names, row, strict=True)), *model) for row in rows]
+    scores = [verdict_confidence(all_signals[i], queries[i], model) for i in train]
     return model, choose_thresholds(scores, subset, tops)
 
 

@@ -7,8 +7,8 @@ over ids and scores (unit-tested in tests/unit/test_recognize.py):
    - `vector`: cosine of the query to each failure's title and summary;
    - `keyword`: full-text (BM25-style) match of the query's words;
    - `passage`: the best cosine of the query to one sentence of a candidate (a long summary
-     that mentions the pattern in one sentence still matches);
-   - `parts`: causes and lessons whose text is close to the query, credited to their failures;
+     that mentions the pattern in one sentence still matches); weighed by the confidence,
+     not by the ranking (see WEIGHTS);
    - `graph`: failures that share a cause or component the user named (resolved to stored
      entities as the import resolves names).
 2. `fuse`: weighted reciprocal rank fusion of those rankings.
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import numpy as np
 import pydantic
 from pydantic import BaseModel, Field, model_validator
 
@@ -97,9 +96,6 @@ class Signals:
     shared_causes: dict[str, list[str]] = field(default_factory=dict)
     shared_components: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
-    # Per signal, the candidates it could have ranked, where that is not all of them: `parts`
-    # can only rank failures that have causes or lessons.
-    eligible: dict[str, set[str]] = field(default_factory=dict)
 
     def rank(self, signal: str, failure_id: str) -> int | None:
         """1-based rank of a failure in one signal's ranking, or None."""
@@ -107,14 +103,15 @@ class Signals:
         return ranking.index(failure_id) + 1 if failure_id in ranking else None
 
 
-# Fusion weights per signal. Equal: weights picked from a grid by MRR did worse under
-# cross-validation (bench/recognize.py --calibrate, docs/benchmarks.md). `parts` and `graph`
-# have no labelled data yet (the benchmark corpus has no causes or components).
+# Fusion weights per signal, chosen by `bench/recognize.py --set icco --calibrate` on blind
+# questions about 242 long write-ups and reported on the other sets (docs/benchmarks.md).
+# The best-sentence ranking added nothing there and goes to the confidence instead; a ranking
+# of failures whose causes or lessons are close to the query lowered every figure and was
+# removed. `graph` (names the user gives) has no labelled data yet.
 WEIGHTS: Mapping[str, float] = {
-    "vector": 1.0,
-    "keyword": 1.0,
-    "passage": 1.0,
-    "parts": 1.0,
+    "vector": 0.5,
+    "keyword": 2.0,
+    "passage": 0.0,
     "graph": 1.0,
 }
 
@@ -132,13 +129,10 @@ def gather_signals(
     signals.rankings["keyword"] = [
         h.id for h in store.keyword_search([Label.FAILURE], text, candidates)
     ]
-    _parts_signal(store, vector, signals, candidates)
     _graph_signal(store, embedder, query, signals)
 
     pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
     failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
-    with_parts = store.edges(list(failures), [RelType.CAUSED_BY, RelType.TAUGHT])
-    signals.eligible["parts"] = {e.source for e in with_parts if e.source in failures}
     signals.texts = {i: f.search_text() for i, f in failures.items()}
     passages = {i: f.passages() for i, f in failures.items()}
     unique = list(dict.fromkeys(p for ps in passages.values() for p in ps))
@@ -152,22 +146,6 @@ def gather_signals(
         signals.passages, key=lambda i: (-signals.passages[i][0], i)
     )[:candidates]
     return signals
-
-
-def _parts_signal(store: GraphStore, vector: np.ndarray, signals: Signals, k: int) -> None:
-    """Failures whose causes or lessons are close to the query, best part first."""
-    parts = store.vector_search([Label.CAUSE, Label.LESSON], vector, k)
-    if not parts:
-        signals.rankings["parts"] = []
-        return
-    failures_of: dict[str, list[str]] = {}
-    for edge in store.edges([p.id for p in parts], [RelType.CAUSED_BY, RelType.TAUGHT]):
-        failures_of.setdefault(edge.target, []).append(edge.source)
-    ranking: dict[str, None] = {}
-    for part in parts:
-        for failure_id in sorted(failures_of.get(part.id, [])):
-            ranking.setdefault(failure_id)
-    signals.rankings["parts"] = list(ranking)[:k]
 
 
 def _graph_signal(
@@ -201,28 +179,12 @@ def _graph_signal(
 
 
 def fuse(
-    rankings: Mapping[str, Sequence[str]],
-    weights: Mapping[str, float] = WEIGHTS,
-    eligible: Mapping[str, set[str]] | None = None,
+    rankings: Mapping[str, Sequence[str]], weights: Mapping[str, float] = WEIGHTS
 ) -> list[tuple[str, float]]:
     """Weighted reciprocal rank fusion of the named rankings (a signal with no weight or an
-    empty ranking is left out); best first, ties by id.
-
-    A candidate that a signal could not have ranked (`eligible` lists, per signal, the ones
-    it could: a failure with no causes or lessons has no parts) is scored on the signals that
-    could rank it, scaled up to all of them: lacking a kind of evidence is not evidence
-    against a failure, and one first on every signal it can appear in stays first."""
+    empty ranking is left out); best first, ties by id."""
     used = [s for s in rankings if weights.get(s, 0.0) > 0 and rankings[s]]
-    fused = reciprocal_rank_fusion([rankings[s] for s in used], weights=[weights[s] for s in used])
-    limited = [s for s in used if eligible and s in eligible]
-    if not limited:
-        return fused
-    total = sum(weights[s] for s in used)
-    scaled = []
-    for candidate, score in fused:
-        missing = sum(weights[s] for s in limited if candidate not in (eligible or {})[s])
-        scaled.append((candidate, score * total / (total - missing) if missing < total else score))
-    return sorted(scaled, key=lambda item: (-item[1], item[0]))
+    return reciprocal_rank_fusion([rankings[s] for s in used], weights=[weights[s] for s in used])
 
 
 def features(signals: Signals, query_text: str, failure_id: str) -> dict[str, float]:
@@ -264,15 +226,15 @@ def verdict(score: float, *, likely: float, related: float) -> Verdict:
     return Verdict.NEW
 
 
-# Fitted and chosen by `bench/recognize.py --calibrate` (see docs/benchmarks.md).
+# Fitted and chosen by `bench/recognize.py --set icco --calibrate` (see docs/benchmarks.md).
 CONFIDENCE_WEIGHTS: Mapping[str, float] = {
-    "similarity": 6.947,
-    "passage": 6.76,
-    "coverage": 7.745,
+    "similarity": 4.257,
+    "passage": 3.505,
+    "coverage": 1.499,
 }
-CONFIDENCE_BIAS = -7.346
-LIKELY_THRESHOLD = 0.737
-RELATED_THRESHOLD = 0.577
+CONFIDENCE_BIAS = -2.805
+LIKELY_THRESHOLD = 0.924
+RELATED_THRESHOLD = 0.800
 
 
 class Match(BaseModel):
@@ -307,7 +269,7 @@ def recognize(
 ) -> Recognition:
     """Past failures most like `query`, each with its evidence, and a verdict."""
     signals = gather_signals(store, embedder, query)
-    fused = fuse(signals.rankings, WEIGHTS, signals.eligible)[:limit]
+    fused = fuse(signals.rankings, WEIGHTS)[:limit]
     contexts = failure_contexts(store, [fid for fid, _ in fused])
     later = store.get_many(r for c in contexts.values() for r in c.recurred_as)
     matches = [_match(query, signals, fid, score, contexts[fid], later) for fid, score in fused]
@@ -350,8 +312,6 @@ def _match(
         why.append(f"same cause: {', '.join(causes)}")
     if components:
         why.append(f"same component: {', '.join(components)}")
-    if "parts" in ranks:
-        why.append("a cause or lesson of it is close to the description")
     despite = recurred_despite_practice(context, recurrences)
     if despite:
         why.append(f"it came back despite an adopted practice: {', '.join(despite)}")

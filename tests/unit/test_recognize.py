@@ -81,12 +81,3 @@ def test_features_and_confidence_rise_with_the_evidence() -> None:
     assert weak == {"similarity": 0.3, "passage": 0.2, "coverage": 0.0}
     assert 0 < confidence(weak) < confidence(strong) < 1
     assert confidence(strong, {"similarity": 1.0}, bias=-0.7) == pytest.approx(0.5)
-
-
-def test_a_candidate_a_signal_cannot_rank_is_scored_on_the_signals_that_can() -> None:
-    rankings = {"vector": ["bare", "rich"], "keyword": ["bare", "rich"], "parts": ["rich"]}
-    assert fuse(rankings)[0][0] == "rich"  # missing from parts: sinks
-    fused = fuse(rankings, eligible={"parts": {"rich"}})
-    assert [f for f, _ in fused] == ["bare", "rich"]
-    # Where it could have been ranked and was not, its absence still counts against it.
-    assert fuse(rankings, eligible={"parts": {"rich", "bare"}})[0][0] == "rich"
