@@ -119,10 +119,12 @@ def _record(
     interactive: bool,
     record_it: bool,
 ) -> FailureContext | None:
-    """Store the failure when asked, linked to the match the user confirms (if any)."""
+    """Store the failure when asked, linked to the match the user confirms (if any). On a
+    terminal the user is asked whenever there are matches, whatever the verdict: a verdict of
+    `new` can sit over a right first match (it is tuned to flag few false recurrences)."""
     if not record_it:
         return None
-    if confirm is None and interactive and result.matches and result.verdict is not Verdict.NEW:
+    if confirm is None and interactive and result.matches:
         choices = [str(n) for n in range(1, len(result.matches) + 1)]
         answer = click.prompt(
             "Is it a recurrence of one of these? Number, or n for none",

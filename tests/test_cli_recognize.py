@@ -1,11 +1,22 @@
-"""`lessons recognize` and `lessons unmerge` through click's runner, on a SQLite store."""
+"""`lessons recognize` and `lessons unmerge` through click's runner, on a SQLite store, and
+`lessons recognize --record` on a real terminal."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+from lessons.graph.embeddings import Embedder
+
 from .conftest import EXAMPLES
+
+LESSONS = Path(sys.executable).parent / "lessons"
 
 QUESTION = "checkout requests hang waiting for database connections during a sale"
 
@@ -86,3 +97,45 @@ def test_explain_prints_a_tree_json_or_dot(lessons) -> None:
     dot = lessons("explain", failure, "--format", "dot").stdout
     assert dot.startswith("digraph explanation {")
     assert lessons("explain", "no-such-failure").exit_code == 1
+
+
+def test_on_a_terminal_record_asks_which_match_it_recurs_even_when_the_verdict_is_new(
+    model: Embedder, models_dir: Path, tmp_path: Path
+) -> None:
+    model.encode(["export"])  # the session's ONNX export exists before the CLI looks for it
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models").symlink_to(models_dir)
+    env = {
+        **os.environ,
+        "LESSONS_STORE": str(tmp_path / "store.sqlite3"),
+        "LESSONS_CACHE_DIR": str(tmp_path / "cache"),
+        "COLUMNS": "200",
+    }
+    subprocess.run([LESSONS, "ingest", EXAMPLES], env=env, check=True, capture_output=True)
+    question = "The third-floor coffee machine stopped brewing after its firmware update"
+    shown = on_terminal([LESSONS, "recognize", "--record", question], env, answer="1")
+    assert shown.splitlines()[0].startswith("NEW")
+    assert "Is it a recurrence of one of these?" in shown
+    assert "Recorded as the-third-floor-coffee-machine" in shown and ", a recurrence of" in shown
+
+
+def on_terminal(command: list[str | Path], env: dict[str, str], *, answer: str) -> str:
+    """What a person sees running `command` on a terminal, typing `answer` at a prompt."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, env=env, stdin=follower, stdout=follower, stderr=follower) as p:
+        os.close(follower)
+        seen, answered, deadline = b"", False, time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the command has exited
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"n for none" in seen:
+                os.write(leader, answer.encode() + b"\n")
+                answered = True
+        p.wait(timeout=60)
+    os.close(leader)
+    return re.sub(r"\x1b\[[0-9;]*m", "", seen.decode()).replace("\r\n", "\n")  # no colours
