@@ -328,7 +328,13 @@ def concise_name(text: str, *, max_words: int = MAX_NAME_WORDS) -> str:
         sentence = sentence[: clause.start()]
     words = sentence.split()
     if len(words) > max_words:
-        sentence = " ".join(words[:max_words]).rstrip(",;:-–")
+        # Cut after the last comma that leaves a name of four words or more, rather than in
+        # the middle of a clause ("..., and the status page was").
+        kept = " ".join(words[:max_words])
+        comma = kept.rfind(", ")
+        if comma > 0 and len(kept[:comma].split()) >= 4:
+            kept = kept[:comma]
+        sentence = kept.rstrip(",;:-–")
     sentence = sentence.strip().rstrip(".,;:")
     if not sentence:
         return text.strip()

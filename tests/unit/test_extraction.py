@@ -138,6 +138,11 @@ def test_a_tested_hypothesis_has_the_outcome_its_words_say(sentence: str, outcom
             "This was caused by a config push that removed every DNS record, which took an hour.",
             "A config push that removed every DNS record",
         ),
+        (
+            "Their credentials had expired for security reasons, and the status page was hosted "
+            "on the very services that were down.",
+            "Their credentials had expired for security reasons",
+        ),
     ],
 )
 def test_cause_names_are_the_cause_not_the_sentence(sentence: str, name: str) -> None:
