@@ -26,6 +26,7 @@ import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -119,16 +120,18 @@ WEIGHTS: Mapping[str, float] = {
 def gather_signals(
     store: GraphStore, embedder: Embedder, query: RecognizeQuery, *, candidates: int = CANDIDATES
 ) -> Signals:
-    """Candidate rankings of past failures for `query`, one per kind of evidence."""
+    """Candidate rankings of past failures for `query`, one per kind of evidence (the keyword
+    search runs in a thread while the query is encoded and searched by vector, as in search)."""
     text = query.text()
-    vector = embedder.encode([text])[0]
     signals = Signals()
-    vector_hits = store.vector_search([Label.FAILURE], vector, candidates)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        keyword = pool.submit(store.keyword_search, [Label.FAILURE], text, candidates)
+        vector = embedder.encode([text])[0]
+        vector_hits = store.vector_search([Label.FAILURE], vector, candidates)
+        keyword_hits = keyword.result()
     signals.rankings["vector"] = [h.id for h in vector_hits]
+    signals.rankings["keyword"] = [h.id for h in keyword_hits]
     signals.similarity = {h.id: h.score for h in vector_hits}
-    signals.rankings["keyword"] = [
-        h.id for h in store.keyword_search([Label.FAILURE], text, candidates)
-    ]
     _graph_signal(store, embedder, query, signals)
 
     pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
