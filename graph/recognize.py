@@ -124,8 +124,8 @@ def gather_signals(
     search runs in a thread while the query is encoded and searched by vector, as in search)."""
     text = query.text()
     signals = Signals()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        keyword = pool.submit(store.keyword_search, [Label.FAILURE], text, candidates)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        keyword = thread.submit(store.keyword_search, [Label.FAILURE], text, candidates)
         vector = embedder.encode([text])[0]
         vector_hits = store.vector_search([Label.FAILURE], vector, candidates)
         keyword_hits = keyword.result()
