@@ -77,8 +77,7 @@ def main() -> None:
             f"store: {stats.nodes.get('Failure', 0)} failures, {stats.total_nodes} nodes, "
             f"written in {fill.seconds:.0f} s ({cache.encoded_count} texts encoded)"
         )
-        store.vector_search([Label.FAILURE], model.encode(["load"])[0], 1)  # matrices loaded
-        store.vector_search([Label.CAUSE, Label.LESSON], model.encode(["load"])[0], 1)
+        store.vector_search([Label.FAILURE], model.encode(["load"])[0], 1)  # matrix loaded, untimed
 
         lines = {
             "recognize": "recognize, new question (encoding included)",
