@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from lessons.api.problems import problem_docs
 from lessons.api.security import require_read, require_write
-from lessons.api.services import EmbedderDep, ProjectionDep, StoreDep
+from lessons.api.services import EmbedderDep, ProjectionDep, StoreDep, services
 from lessons.api.uploads import (
     MAX_DOCUMENTS,
     IngestResult,
@@ -417,7 +417,10 @@ async def ingest_documents(
         raise HTTPException(
             415, "send documents as multipart/form-data (`files`) or records as application/json"
         )
-    report = await run_in_threadpool(ingest, store, embedder, sources, dry_run=dry_run)
+    limit = services(request).settings.max_document_mb
+    report = await run_in_threadpool(
+        ingest, store, embedder, sources, dry_run=dry_run, max_document_mb=limit
+    )
     if not report.ok:
         response.status_code = 207
     return ingest_result(report)

@@ -7,8 +7,13 @@ hint and exit with status 1.
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,7 +41,7 @@ from lessons.cli.recognize import (
 )
 from lessons.cli.serve import serve_command
 from lessons.cli.session import Session, echo_json
-from lessons.graph.errors import LessonsError
+from lessons.graph.errors import LessonsError, StoreUnavailableError
 from lessons.graph.recognize import RecognizeQuery, recognize
 from lessons.graph.search import FailureContext, SearchHit, Source, failure_context, search
 from lessons.graph.settings import Settings
@@ -161,7 +166,14 @@ def ingest_command(
         else:
             _print_dry_run(report)
     else:
-        report = _ingest_with_progress(session, sources, err, keymap=keymap, quiet=as_json)
+        try:
+            report = _ingest_with_progress(session, sources, err, keymap=keymap, quiet=as_json)
+        except StoreUnavailableError as e:
+            raise StoreUnavailableError(
+                str(e),
+                hint="The documents written before it went away are saved. Once the store is "
+                "back, run the same import again to finish.",
+            ) from e
     if as_json and not dry_run:
         echo_json(_report_json(report, missing))
     elif not as_json:
@@ -170,6 +182,14 @@ def ingest_command(
         for result in report.results:
             if result.error:
                 err.print(f"failed {result.error}", markup=False)
+    if report.interrupted:
+        not_reached = len(sources) - len(report.results)
+        err.print(
+            f"Interrupted: {report.count(FileStatus.IMPORTED)} documents imported and saved, "
+            f"{not_reached} not reached; run the same command again to finish.",
+            highlight=False,
+        )
+        raise SystemExit(130)
     if missing or not report.ok:
         raise SystemExit(1)
 
@@ -197,14 +217,25 @@ def _dry_run(session: Session, sources: list[Any], keymap: KeyMap | None) -> Ing
     """Parse and check `sources` against the configured store, creating nothing: a SQLite
     store that does not exist yet is not created (an empty one in memory stands in for it),
     and neither the model nor the vector cache is opened."""
+
+    def check(store: GraphStore) -> IngestReport:
+        return ingest(
+            store,
+            _NoEmbedder(),
+            sources,
+            dry_run=True,
+            keymap=keymap,
+            max_document_mb=session.settings.max_document_mb,
+        )
+
     url = session.settings.store_url
     if not url.startswith(NEO4J_SCHEMES) and not sqlite_path_from_url(url).exists():
         store: GraphStore = SqliteStore(":memory:")
         try:
-            return ingest(store, _NoEmbedder(), sources, dry_run=True, keymap=keymap)
+            return check(store)
         finally:
             store.close()
-    return ingest(session.store, _NoEmbedder(), sources, dry_run=True, keymap=keymap)
+    return check(session.store)
 
 
 def _ingest_with_progress(
@@ -226,18 +257,46 @@ def _ingest_with_progress(
                 highlight=False,
             )
 
-    if not err.is_terminal or len(sources) < 20:
-        return ingest(
-            session.store, session.embedder, sources, on_result=report_failure, keymap=keymap
+    store, embedder = session.store, session.embedder
+    with _ctrl_c_stops_between_transactions(err) as stop:
+        run = partial(
+            ingest,
+            store,
+            embedder,
+            sources,
+            keymap=keymap,
+            stop=stop,
+            max_document_mb=session.settings.max_document_mb,
         )
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("importing", total=len(sources))
+        if not err.is_terminal or len(sources) < 20:
+            return run(on_result=report_failure)
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("importing", total=len(sources))
 
-        def advance(result: FileResult) -> None:
-            report_failure(result)
-            progress.advance(task)
+            def advance(result: FileResult) -> None:
+                report_failure(result)
+                progress.advance(task)
 
-        return ingest(session.store, session.embedder, sources, on_result=advance, keymap=keymap)
+            return run(on_result=advance)
+
+
+@contextmanager
+def _ctrl_c_stops_between_transactions(err: Console) -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C asks the import to stop after its current transaction (what is written
+    stays written); a second one stops at once."""
+    requested = threading.Event()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+        err.print("Stopping after the current transaction (Ctrl-C again to stop now).")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield requested.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 DRY_RUN_KINDS = (
@@ -330,6 +389,7 @@ def _report_json(report: IngestReport, missing: list[str]) -> dict[str, Any]:
     return {
         "counts": counts,
         "texts_embedded": report.texts_embedded,
+        "interrupted": report.interrupted,
         "unlinked_recurrences": [[e.source, e.target] for e in report.unlinked],
         "merges": [asdict(m) for m in report.merges],
         "files": files,

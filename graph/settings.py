@@ -13,6 +13,8 @@ from lessons.graph.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 EMBED_RUNTIMES = ("onnx", "torch")
+DEFAULT_MAX_DOCUMENT_MB = 10.0  # real postmortems are well under 1 MB
+DEFAULT_NEO4J_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Settings:
       ONNX export of the model is kept.
     - `neo4j_user`, `neo4j_password`, `neo4j_database`: `LESSONS_NEO4J_USER` (default
       `neo4j`), `LESSONS_NEO4J_PASSWORD`, `LESSONS_NEO4J_DATABASE` (default: the server's).
+    - `neo4j_timeout`: `LESSONS_NEO4J_TIMEOUT`, seconds to keep retrying a Neo4j server that
+      does not answer before giving up with an error (default 30).
+    - `max_document_mb`: `LESSONS_MAX_DOCUMENT_MB`, the largest document an import reads
+      (default 10).
     """
 
     store_url: str
@@ -39,6 +45,8 @@ class Settings:
     neo4j_user: str = "neo4j"
     neo4j_password: str | None = field(default=None, repr=False)
     neo4j_database: str | None = None
+    neo4j_timeout: float = DEFAULT_NEO4J_TIMEOUT
+    max_document_mb: float = DEFAULT_MAX_DOCUMENT_MB
 
     @classmethod
     def from_env(
@@ -56,7 +64,24 @@ class Settings:
             neo4j_user=env.get("LESSONS_NEO4J_USER") or "neo4j",
             neo4j_password=env.get("LESSONS_NEO4J_PASSWORD"),
             neo4j_database=env.get("LESSONS_NEO4J_DATABASE"),
+            neo4j_timeout=_positive(env, "LESSONS_NEO4J_TIMEOUT", DEFAULT_NEO4J_TIMEOUT),
+            max_document_mb=_positive(env, "LESSONS_MAX_DOCUMENT_MB", DEFAULT_MAX_DOCUMENT_MB),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(
+            f"{name}={raw!r} is not a positive number", hint=f"Unset {name} to use {default:g}."
+        )
+    return value
 
 
 def _embed_runtime(name: str) -> str:

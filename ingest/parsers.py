@@ -136,6 +136,27 @@ def _describe(error: pydantic.ValidationError) -> str:
     return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 
 
+MAX_NESTING = 64  # levels of lists and mappings in one document; real exports use under 10
+
+
+def _nesting_depth(data: Any) -> int:
+    """How deeply lists and mappings nest in `data` (walked without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 # Formats whose keys are mapped (ingest/keymaps.py) rather than required to be ours.
 MAPPED = frozenset([".yaml", ".yml", ".json", ".jsonl"])
 
@@ -162,7 +183,13 @@ def parse_document(
         raise ParseError(path, f"unsupported file type {suffix or '(none)'!r}; known: {known}")
     if not text.strip():
         raise ParseError(path, "the file is empty")
-    found = parser(text, path)
+    too_deep = ParseError(path, f"lists and mappings nest more than {MAX_NESTING} levels deep")
+    try:
+        found = parser(text, path)
+    except RecursionError as e:  # the JSON or YAML reader gave up before we could count
+        raise too_deep from e
+    if any(_nesting_depth(fields) > MAX_NESTING for fields in found):
+        raise too_deep
     several = len(found) > 1 or suffix in (".csv", ".jsonl")
     records: list[PostmortemRecord] = []
     told: list[str] = []

@@ -7,6 +7,10 @@ handled in chunks: their texts are encoded together (the model is much faster in
 and written a few dozen per transaction (a commit per document would cost Neo4j more than
 the writes); if a transaction fails, its documents are written one by one, so only the bad
 one is lost.
+
+Each transaction is whole: a run stopped at any point (Ctrl-C between transactions, a
+killed process, a store that went away) leaves the documents written so far, and running
+the same import again completes the graph, recurrence links included.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ import contextlib
 import glob
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 from lessons.graph.embeddings import Embedder, embedded_texts, failure_passages, text_vectors
-from lessons.graph.errors import LessonsError, NotFoundError, ParseError
+from lessons.graph.errors import LessonsError, NotFoundError, ParseError, StoreUnavailableError
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
+from lessons.graph.settings import DEFAULT_MAX_DOCUMENT_MB
 from lessons.graph.store import DocumentGraph, GraphStore
 from lessons.ingest.keymaps import KeyMap
 from lessons.ingest.mapping import build_document_graph, record_failure_id
@@ -52,11 +57,22 @@ class Source:
     path: Path | None = None
     data: bytes | None = None
 
-    def read(self) -> bytes:
+    def read(self, max_bytes: int) -> bytes:
+        """The document's bytes; `ParseError` if there are more than `max_bytes`."""
         if self.data is not None:
+            self._check_size(len(self.data), max_bytes)
             return self.data
         assert self.path is not None
+        self._check_size(self.path.stat().st_size, max_bytes)
         return self.path.read_bytes()
+
+    def _check_size(self, size: int, max_bytes: int) -> None:
+        if size > max_bytes:
+            raise ParseError(
+                self.name,
+                f"{size / 1e6:.1f} MB, larger than the limit of {max_bytes / 1e6:g} MB for one "
+                "document; split it, or raise LESSONS_MAX_DOCUMENT_MB",
+            )
 
     def document_id(self, sha256: str) -> str:
         """Files are identified by their absolute path, standard input by its content."""
@@ -99,6 +115,7 @@ class IngestReport:
     unlinked: list[Edge] = field(default_factory=list)  # recurrences whose target is missing
     merges: list[Merge] = field(default_factory=list)  # names resolved to entities named otherwise
     texts_embedded: int = 0  # distinct texts given vectors (from the cache or the model)
+    interrupted: bool = False  # stopped on request before every source was handled
 
     def count(self, status: FileStatus) -> int:
         """How many files ended with `status`."""
@@ -176,21 +193,30 @@ def _default_ids(source: Source, count: int) -> list[str]:
 class _Importer:
     """One import run; remembers which document each failure id was given to in this run."""
 
-    def __init__(self, store: GraphStore, embedder: Embedder, keymap: KeyMap | None = None) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        embedder: Embedder,
+        keymap: KeyMap | None,
+        max_document_bytes: int,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.keymap = keymap
+        self.max_document_bytes = max_document_bytes
         self.claimed: dict[str, str] = {}  # failure id -> document id, in this run
-        self.linked: set[tuple[str, str]] = set()  # recurrence edges written in this run
         self.resolver = EntityResolver(store)
 
     def parse(self, source: Source, known: dict[str, str]) -> FileResult | _Parsed:
         """Read and parse one source, or say why not / that it is unchanged."""
         result = FileResult(path=source.name, status=FileStatus.FAILED)
         try:
-            data = source.read()
+            data = source.read(self.max_document_bytes)
         except OSError as e:
             result.reason = f"cannot read: {e.strerror or e}"
+            return result
+        except ParseError as e:
+            result.reason = e.reason
             return result
         sha256 = hashlib.sha256(data).hexdigest()
         document_id = source.document_id(sha256)
@@ -306,12 +332,13 @@ class _Importer:
                 if t in present or t in own
             ]
             graph.edges.extend(edges)
-            self.linked.update((e.source, e.target) for e in edges)
 
     def write(self, items: list[_Parsed]) -> None:
         """Write the documents in one transaction; if that fails, one by one, to find the bad."""
         try:
             self.store.replace_documents([_graph(item) for item in items])
+        except StoreUnavailableError:
+            raise  # no use trying the documents one by one: the import stops here
         except LessonsError as e:
             if len(items) == 1:
                 items[0].result.status, items[0].result.reason = FileStatus.FAILED, str(e)
@@ -323,31 +350,40 @@ class _Importer:
             item.result.status = FileStatus.IMPORTED
 
     def link_recurrences(self, imported: set[str]) -> list[Edge]:
-        """Link declared recurrences that point at failures imported in this run.
+        """Link every declared recurrence whose two failures exist but are not linked yet.
 
+        A failure's `recurrence_of` is the durable record of what it declares, so links an
+        interrupted run did not get to are made by the next run, whatever it imports.
         Returns the declared recurrences of this run's failures whose targets are missing.
         """
-        unlinked: list[Edge] = []
+        declared = [
+            Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=target)
+            for failure in self._failures_declaring_recurrences()
+            for target in failure.recurrence_of
+        ]
+        if not declared:
+            return []
+        present = self.store.get_many({e.target for e in declared})
+        linked = {
+            e.key
+            for e in self.store.edges(list({e.source for e in declared}), [RelType.RECURRENCE_OF])
+        }
+        by_document: dict[str | None, list[Edge]] = {}
+        for edge in declared:
+            if edge.target in present and edge.key not in linked:
+                by_document.setdefault(self._document_of(edge.source), []).append(edge)
+        for document_id, edges in by_document.items():
+            self.store.upsert_edges(edges, document_id=document_id)
+        return [e for e in declared if e.source in imported and e.target not in present]
+
+    def _failures_declaring_recurrences(self) -> Iterator[Failure]:
         offset, page = 0, 1000
         while batch := self.store.list_nodes(Label.FAILURE, limit=page, offset=offset):
             offset += page
             for failure in batch:
                 assert isinstance(failure, Failure)
-                pending = [t for t in failure.recurrence_of if (failure.id, t) not in self.linked]
-                arrived = [t for t in pending if t in imported]
-                if arrived:
-                    edges = [
-                        Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
-                        for t in arrived
-                    ]
-                    self.store.upsert_edges(edges, document_id=self._document_of(failure.id))
-                if failure.id in imported:
-                    unlinked.extend(
-                        Edge(source=failure.id, rel=RelType.RECURRENCE_OF, target=t)
-                        for t in pending
-                        if t not in imported
-                    )
-        return unlinked
+                if failure.recurrence_of:
+                    yield failure
 
 
 def ingest(
@@ -360,10 +396,17 @@ def ingest(
     chunk_size: int = 256,
     write_batch: int = 64,
     keymap: KeyMap | None = None,
+    stop: Callable[[], bool] | None = None,
+    max_document_mb: float = DEFAULT_MAX_DOCUMENT_MB,
 ) -> IngestReport:
     """Import `sources` into `store`; `on_result` is called once per file as it finishes.
 
+    `stop` is asked before each transaction; when it says so, the import ends there with
+    `interrupted` set (what was written is kept, and the same import run again completes
+    it). A store that becomes unreachable raises `StoreUnavailableError` the same way.
+
     `keymap` is the user's own field map for JSON and YAML (`lessons ingest --mapping`).
+    A document over `max_document_mb` is refused (its parsed form takes many times its size).
     A dry run reads the store (to report unchanged files and taken ids) and never uses
     `embedder` or writes anything.
 
@@ -372,14 +415,20 @@ def ingest(
     `write_batch` documents.
     """
     report = IngestReport()
-    importer = _Importer(store, embedder, keymap)
+    importer = _Importer(store, embedder, keymap, int(max_document_mb * 1_000_000))
 
     def finish(result: FileResult) -> None:
         report.results.append(result)
         if on_result is not None:
             on_result(result)
 
+    def stopping() -> bool:
+        report.interrupted = report.interrupted or (stop is not None and stop())
+        return report.interrupted
+
     for start in range(0, len(sources), chunk_size):
+        if stopping():
+            break
         chunk = sources[start : start + chunk_size]
         known = _known_documents(store, [s.document_id("") for s in chunk if s.path])
         outcomes = [importer.parse(source, known) for source in chunk]
@@ -400,13 +449,18 @@ def ingest(
             report.merges.extend(importer.resolver.resolve([_graph(item) for item in built]))
             importer.add_recurrences(built)
             for begin in range(0, len(built), write_batch):
-                importer.write(built[begin : begin + write_batch])
-        for item in built:
-            finish(item.result)
+                if stopping():
+                    break
+                batch = built[begin : begin + write_batch]
+                importer.write(batch)
+                for item in batch:
+                    finish(item.result)
+    if report.interrupted:
+        return report  # the next run links what this one did not get to
     imported = {
         fid for r in report.results if r.status is FileStatus.IMPORTED for fid in r.failure_ids
     }
-    if imported:
+    if not dry_run:
         report.unlinked = importer.link_recurrences(imported)
     return report
 

@@ -12,7 +12,7 @@ from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import NotFoundError
 from lessons.graph.models import Cause, Failure, Label, RelType
 from lessons.graph.store import GraphStore
-from lessons.ingest.pipeline import FileStatus, discover, ingest
+from lessons.ingest.pipeline import FileResult, FileStatus, discover, ingest
 
 from .conftest import EXAMPLES
 
@@ -162,6 +162,37 @@ def test_recurrences_link_whatever_the_import_order(
     later.write_text("id: later\ntitle: Again\nsummary: Not a recurrence after all\n")
     run(store, embedder, later)
     assert store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges == []
+
+
+class _Crash(Exception):
+    """Stands in for a process killed between two commits."""
+
+
+def test_an_interrupted_import_completes_its_recurrence_links_on_the_next_run(
+    store: GraphStore, embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    (tmp_path / "a-later.yaml").write_text(
+        "id: later\ntitle: Again\nsummary: It happened again\nrecurrence_of: [earlier]\n"
+    )
+    (tmp_path / "b-earlier.yaml").write_text("id: earlier\ntitle: First\nsummary: It happened\n")
+    (tmp_path / "c-other.yaml").write_text("id: other\ntitle: Other\nsummary: Unrelated\n")
+    sources, _ = discover([str(tmp_path)])
+
+    def crash_after_earlier(result: FileResult) -> None:
+        if result.failure_ids == ["earlier"]:
+            raise _Crash  # both documents are committed; the run ends before linking
+
+    with pytest.raises(_Crash):
+        ingest(store, embedder, sources, chunk_size=1, write_batch=1, on_result=crash_after_earlier)
+    assert store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges == []
+
+    again = ingest(store, embedder, sources)
+    assert again.count(FileStatus.UNCHANGED) == 2 and again.count(FileStatus.IMPORTED) == 1
+    edges = store.neighbours("earlier", [RelType.RECURRENCE_OF]).edges
+    assert [(e.source, e.target) for e in edges] == [("later", "earlier")]
+    revision = store.revision()
+    ingest(store, embedder, sources)
+    assert store.revision() == revision  # a complete graph: the next run writes nothing
 
 
 def test_default_ids_from_file_names_do_not_collide(

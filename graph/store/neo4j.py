@@ -31,6 +31,7 @@ import networkx as nx
 import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
+from lessons.graph import faults
 from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.errors import (
     ConfigError,
@@ -49,6 +50,7 @@ from lessons.graph.models import (
     check_edge,
     node_from_properties,
 )
+from lessons.graph.settings import DEFAULT_NEO4J_TIMEOUT
 from lessons.graph.store.base import (
     DocumentGraph,
     ScoredId,
@@ -187,7 +189,10 @@ class Neo4jStore:
         password: str | None = None,
         database: str | None = None,
         dimension: int = DEFAULT_DIMENSION,
+        timeout: float = DEFAULT_NEO4J_TIMEOUT,
     ) -> None:
+        """Connect to `uri`; `timeout` bounds, in seconds, how long a server that does not
+        answer is retried before an operation fails with `StoreUnavailableError`."""
         self.uri = uri
         self._database = database
         auth = (user, password) if password is not None else None
@@ -195,6 +200,9 @@ class Neo4jStore:
             self._driver = neo4j.GraphDatabase.driver(
                 uri,
                 auth=auth,
+                max_transaction_retry_time=timeout,
+                connection_acquisition_timeout=timeout,
+                connection_timeout=min(timeout, 30.0),
                 # Until a first node has one, the server warns of every query that reads an
                 # optional property (`content_hash`, `embedding`) that it "does not exist".
                 notifications_disabled_classifications=[
@@ -232,11 +240,13 @@ class Neo4jStore:
 
         try:
             with self._session() as session:
-                return session.execute_write(work_and_bump, *args)
+                result = session.execute_write(work_and_bump, *args)
         except ServiceUnavailable as e:
             raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
         except Neo4jError as e:
             raise StoreError(f"Neo4j write failed: {e.message or e}") from e
+        faults.committed()
+        return result
 
     def _read(self, cypher: str, **params: Any) -> list[neo4j.Record]:
         try:

@@ -27,6 +27,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from lessons.graph import faults
 from lessons.graph.embeddings import Matrix, Vector
 from lessons.graph.errors import NotFoundError, StoreError, StoreUnavailableError, ValidationError
 from lessons.graph.memory import paused_gc
@@ -169,8 +170,11 @@ class SqliteStore:
             )
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # An interrupt (Ctrl-C) can arrive after COMMIT or before BEGIN took effect.
+            if self._db.in_transaction:
+                cur.execute("ROLLBACK")
             raise
+        faults.committed()
 
     def _generation(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
