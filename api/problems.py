@@ -14,15 +14,16 @@ has the traceback).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from lessons.graph.errors import (
     AlreadyExistsError,
@@ -152,7 +153,7 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
     return problem_response(request, 422, f"the request is not valid: {where}", errors=errors)
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     if error.status_code == 400:  # FastAPI could not read the body: bad input like any other
         detail = "the body cannot be read: send UTF-8 JSON (or multipart to /v1/ingest)"
@@ -162,8 +163,33 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
             detail,
             errors=[FieldError(field="body", message=str(error.detail), type="body_unreadable")],
         )
+    headers = error.headers
+    if error.status_code == 405:  # Starlette names the methods of one matching route only
+        allow = ", ".join(allowed_methods(request))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        headers = {**(headers or {}), "Allow": allow}
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
-    return problem_response(request, error.status_code, detail, headers=error.headers)
+    return problem_response(request, error.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, with HEAD and OPTIONS."""
+    methods = {"OPTIONS"}
+    for route in _leaf_routes(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _leaf_routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI wraps included routers
+        if included is None:
+            yield route
+        else:
+            yield from _leaf_routes(included.routes)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

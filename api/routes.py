@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from lessons.api.problems import problem_docs
-from lessons.api.security import require_read, require_write
+from lessons.api.security import KeyCheckedRoute, require_read, require_write
 from lessons.api.services import EmbedderDep, ProjectionDep, StoreDep, services
 from lessons.api.uploads import (
     MAX_DOCUMENTS,
@@ -65,7 +65,9 @@ from lessons.ingest.pipeline import ingest
 READ = [Depends(require_read)]
 WRITE = [Depends(require_write)]
 
-router = APIRouter(prefix="/v1", responses=problem_docs(401, 403, 422, 503))
+router = APIRouter(
+    prefix="/v1", responses=problem_docs(401, 403, 422, 503), route_class=KeyCheckedRoute
+)
 
 FailureIdPath = Annotated[str, Path(description="failure id", max_length=300)]
 RefPath = Annotated[str, Path(description="id or name", max_length=300)]

@@ -8,9 +8,11 @@ right) and the rest get 403; `lessons serve` also refuses to listen beyond loopb
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lessons.api.settings import ApiSettings, Scope, is_loopback
@@ -27,6 +29,11 @@ def caller_scope(
     header_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Scope:
     """The scope of the caller's key (or of a loopback caller when no keys are configured)."""
+    presented = credentials.credentials if credentials is not None else header_key
+    return _scope_of(request, presented)
+
+
+def _scope_of(request: Request, presented: str | None) -> Scope:
     settings: ApiSettings = request.app.state.settings
     if not settings.api_keys:
         client = request.client.host if request.client else None
@@ -37,7 +44,6 @@ def caller_scope(
             "this server has no API keys configured and serves loopback clients only; "
             "its operator must set LESSONS_API_KEYS",
         )
-    presented = credentials.credentials if credentials is not None else header_key
     challenge = {"WWW-Authenticate": 'Bearer realm="lessons"'}
     if not presented:
         raise HTTPException(401, f"no API key: {SEND_A_KEY}", headers=challenge)
@@ -57,3 +63,31 @@ def require_write(scope: Annotated[Scope, Depends(caller_scope)]) -> Scope:
     if scope is not Scope.WRITE:
         raise HTTPException(403, "this key may only read; changes need a key with `write` scope")
     return scope
+
+
+class KeyCheckedRoute(APIRoute):
+    """A route that checks the caller's key before FastAPI reads the request body, so a
+    request without a valid key gets 401 or 403 whatever its body (FastAPI parses the body
+    before it runs any dependency). `require_read` / `require_write` among the route's
+    dependencies say which key it needs, and put the keys in the OpenAPI schema."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        needed = {d.dependency for d in self.dependencies}
+        if not needed & {require_read, require_write}:
+            return handler
+
+        async def checked(request: Request) -> Response:
+            scope = _scope_of(request, _presented_key(request))
+            if require_write in needed:
+                require_write(scope)
+            return await handler(request)
+
+        return checked
+
+
+def _presented_key(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return request.headers.get("x-api-key")

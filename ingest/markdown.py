@@ -126,6 +126,15 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_YAML_LOADER)
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong with a YAML text, in our words where the safe loader refuses a tag."""
+    problem = getattr(error, "problem", None) or str(error)
+    if isinstance(error, yaml.constructor.ConstructorError):
+        tag = problem.rsplit(" ", 1)[-1]
+        return f"the tag {tag} is not allowed: only plain data (text, numbers, lists) is read"
+    return problem
+
+
 def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
     """(front matter, body, line number where the body starts).
 
@@ -148,8 +157,9 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
         mark = getattr(e, "problem_mark", None)
         # libyaml may point just past the end (an unclosed bracket); stay inside the block.
         line = min(mark.line, end - 2) + 2 if mark is not None else 1
-        problem = getattr(e, "problem", None) or str(e)
-        raise ParseError(path, f"front matter is not valid YAML: {problem}", line=line) from e
+        raise ParseError(
+            path, f"front matter is not valid YAML: {yaml_problem(e)}", line=line
+        ) from e
     except tomllib.TOMLDecodeError as e:
         raise ParseError(path, f"front matter is not valid TOML: {e}", line=1) from e
     data = data or {}

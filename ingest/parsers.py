@@ -23,7 +23,7 @@ import yaml
 
 from lessons.graph.errors import ParseError
 from lessons.ingest.keymaps import KeyMap, NothingDescribesAFailure, map_fields, split_records
-from lessons.ingest.markdown import load_yaml, parse_markdown
+from lessons.ingest.markdown import load_yaml, parse_markdown, yaml_problem
 from lessons.ingest.record import PostmortemRecord
 
 # CSV columns that hold lists, separated by ';'.
@@ -57,8 +57,7 @@ def _parse_yaml(text: str, path: str) -> list[dict[str, Any]]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = min(mark.line, text.rstrip("\n").count("\n")) + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise ParseError(path, f"invalid YAML: {problem}", line=line) from e
+        raise ParseError(path, f"invalid YAML: {yaml_problem(e)}", line=line) from e
     return _records_from_data(data, path)
 
 

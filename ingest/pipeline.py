@@ -50,12 +50,22 @@ class FileStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Source:
-    """One document to import: a file, or standard input read as `suffix`."""
+    """One document to import: a file, or standard input read as `suffix`.
+
+    `name` is how errors refer to it (the path as the user can find it); `stored_name` is
+    what the graph keeps and shows, never a server's absolute path: the path below the
+    directory that was imported, or the file's own name (default: `name`).
+    """
 
     name: str
     suffix: str
     path: Path | None = None
     data: bytes | None = None
+    stored_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.stored_name:
+            object.__setattr__(self, "stored_name", self.name)
 
     def read(self, max_bytes: int) -> bytes:
         """The document's bytes; `ParseError` if there are more than `max_bytes`."""
@@ -136,10 +146,14 @@ def discover(paths: Iterable[str], *, stdin_format: str = "md") -> tuple[list[So
     missing: list[str] = []
     seen: set[Path] = set()
 
-    def add(path: Path) -> None:
+    def add(path: Path, stored_name: str) -> None:
         if path.resolve() not in seen:
             seen.add(path.resolve())
-            sources.append(Source(name=str(path), suffix=path.suffix.lower(), path=path))
+            sources.append(
+                Source(
+                    name=str(path), suffix=path.suffix.lower(), path=path, stored_name=stored_name
+                )
+            )
 
     for raw in paths:
         if raw == STDIN:
@@ -151,16 +165,16 @@ def discover(paths: Iterable[str], *, stdin_format: str = "md") -> tuple[list[So
             for found in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in found.relative_to(path).parts)
                 if found.is_file() and not hidden and found.suffix.lower() in PARSERS:
-                    add(found)
+                    add(found, found.relative_to(path).as_posix())
         elif path.is_file():
-            add(path)
+            add(path, path.name)
         elif any(ch in raw for ch in "*?["):
             matches = sorted(Path(p) for p in glob.glob(raw, recursive=True))
             files = [m for m in matches if m.is_file() and m.suffix.lower() in PARSERS]
             if not files:
                 missing.append(raw)
             for match in files:
-                add(match)
+                add(match, match.name)
         else:
             missing.append(raw)
     return sources, missing
@@ -238,7 +252,7 @@ class _Importer:
             return result
         document = Document(
             id=document_id,
-            path=source.name if source.path is None else str(source.path.resolve()),
+            path=source.stored_name,
             sha256=sha256,
             format=source.suffix.lstrip("."),
             ingested_at=datetime.now(UTC),
