@@ -37,9 +37,10 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
-## make neo4j: start a real Neo4j on loopback for manual use (Ctrl-C stops it)
+## make neo4j [DATA=dir]: start a real Neo4j on loopback for manual use (Ctrl-C stops it);
+## with DATA the database is kept in that directory and found again by the next start
 neo4j: $(VENV)/.installed-dev
-	$(BIN)/python tests/neo4j/server.py
+	$(BIN)/python tests/neo4j/server.py $(if $(DATA),--data $(DATA))
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py --n 1000

@@ -334,6 +334,12 @@ class TimelineEntry(_Item):
     _string = _from_string("event")
 
 
+# Items of one kind in one record. Real postmortems list a few dozen at most; a document with
+# more is many postmortems in one file, or not a postmortem, and the links between its causes,
+# lessons and practices would grow with the square of its length.
+MAX_ITEMS = 200
+
+
 class PostmortemRecord(BaseModel):
     """One failure as a document describes it."""
 
@@ -350,17 +356,21 @@ class PostmortemRecord(BaseModel):
     detection: str | None = None
     resolution: str | None = None
     team: str | None = None
-    components: list[ComponentRecord] = []
-    tags: list[str] = []
-    causes: list[CauseRecord] = []
-    experiments: list[ExperimentRecord] = []
-    lessons: list[LessonRecord] = []
-    practices: list[PracticeRecord] = []
-    actions: list[ActionRecord] = []
-    went_well: list[str] = Field(default=[], description="what went well (not a lesson)")
-    lucky: list[str] = Field(default=[], description="where the team got lucky")
-    recurrence_of: list[str] = []
-    timeline: list[TimelineEntry] = []
+    components: list[ComponentRecord] = Field(default=[], max_length=MAX_ITEMS)
+    tags: list[str] = Field(default=[], max_length=MAX_ITEMS)
+    causes: list[CauseRecord] = Field(default=[], max_length=MAX_ITEMS)
+    experiments: list[ExperimentRecord] = Field(default=[], max_length=MAX_ITEMS)
+    lessons: list[LessonRecord] = Field(default=[], max_length=MAX_ITEMS)
+    practices: list[PracticeRecord] = Field(default=[], max_length=MAX_ITEMS)
+    actions: list[ActionRecord] = Field(default=[], max_length=MAX_ITEMS)
+    went_well: list[str] = Field(
+        default=[], max_length=MAX_ITEMS, description="what went well (not a lesson)"
+    )
+    lucky: list[str] = Field(
+        default=[], max_length=MAX_ITEMS, description="where the team got lucky"
+    )
+    recurrence_of: list[str] = Field(default=[], max_length=MAX_ITEMS)
+    timeline: list[TimelineEntry] = Field(default=[], max_length=MAX_ITEMS)
     notes: str | None = Field(
         default=None,
         description="what an import could not map to a field, as `key: value` lines",

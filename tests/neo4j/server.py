@@ -7,7 +7,10 @@ The server is the Java launcher in this directory, built with Maven into ``targe
 
 Run as a script it starts a server and keeps it up until Ctrl-C or SIGTERM:
 
-    python tests/neo4j/server.py [--port 7687]
+    python tests/neo4j/server.py [--port 7687] [--data DIR]
+
+With ``--data`` (``make neo4j DATA=DIR``) the database lives in DIR and is kept when the
+server stops, so the next start finds it; without, it is a temporary directory, deleted.
 """
 
 from __future__ import annotations
@@ -91,10 +94,12 @@ SERVER_SETTINGS = {"internal.dbms.index.vector.standard_merge_factor": "4"}
 
 
 class Neo4jServer:
-    """A Neo4j server in its own JVM and temporary data directory, on a loopback port.
+    """A Neo4j server in its own JVM, on a loopback port.
 
     ``password=None`` disables auth; otherwise user ``neo4j`` has that password. ``settings``
-    go to the server's ``neo4j.conf`` (default: ``SERVER_SETTINGS``).
+    go to the server's ``neo4j.conf`` (default: ``SERVER_SETTINGS``). ``data_dir`` keeps the
+    database there across stops and starts; by default it is a temporary directory, deleted
+    on stop.
     """
 
     def __init__(
@@ -106,6 +111,7 @@ class Neo4jServer:
         pagecache_mb: int = 128,
         fast_start: bool = True,
         settings: dict[str, str] | None = None,
+        data_dir: Path | None = None,
     ):
         self.user = "neo4j"
         self.password = password
@@ -117,6 +123,7 @@ class Neo4jServer:
         self.uri = ""
         self._process: subprocess.Popen | None = None
         self._home: Path | None = None
+        self._data_dir = data_dir
 
     @property
     def auth(self) -> tuple[str, str] | None:
@@ -134,7 +141,11 @@ class Neo4jServer:
         target = build_launcher()
         self.port = self.port or _free_port()
         self.uri = f"bolt://127.0.0.1:{self.port}"
-        self._home = Path(tempfile.mkdtemp(prefix="lessons-neo4j-"))
+        if self._data_dir is None:
+            self._home = Path(tempfile.mkdtemp(prefix="lessons-neo4j-"))
+        else:
+            self._home = self._data_dir.resolve()
+            self._home.mkdir(parents=True, exist_ok=True)
         self._home.joinpath("neo4j.conf").write_text(
             "".join(f"{key}={value}\n" for key, value in self.settings.items())
         )
@@ -167,7 +178,7 @@ class Neo4jServer:
         return self
 
     def stop(self) -> None:
-        """SIGTERM the JVM (clean shutdown), SIGKILL it after a timeout, delete the data."""
+        """SIGTERM the JVM (clean shutdown), SIGKILL it after a timeout, delete temporary data."""
         process, self._process = self._process, None
         if process is not None:
             process.terminate()
@@ -176,9 +187,9 @@ class Neo4jServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._home is not None:
+        if self._home is not None and self._data_dir is None:
             shutil.rmtree(self._home, ignore_errors=True)
-            self._home = None
+        self._home = None
         atexit.unregister(self.stop)
 
     def _wait_until_ready(self) -> None:
@@ -229,9 +240,10 @@ def main() -> None:
     """Start a server and keep it running until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, help="Bolt port (default: a free one)")
+    parser.add_argument("--data", type=Path, help="keep the database in DATA (default: deleted)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwind so the server is stopped
-    with Neo4jServer(port=args.port) as server:
+    with Neo4jServer(port=args.port, data_dir=args.data) as server:
         print(server.uri, flush=True)
         print(f"user={server.user} password={server.password}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
