@@ -6,9 +6,10 @@
 
 `errors` lists the fields that failed validation (422), else it is empty. Domain errors map
 to statuses by class: `NotFoundError` 404, `AlreadyExistsError` 409, `ValidationError` and
-`ParseError` 422, `StoreUnavailableError` and `EmbeddingError` 503 with `Retry-After`;
-anything unexpected is a 500 whose detail says nothing about the server's insides (the log
-has the traceback).
+`ParseError` 422 (`UnknownReferenceError`, a request that names an id or cursor the store
+does not have, is a 422 of type `/problems/unknown-reference`), `StoreUnavailableError` and
+`EmbeddingError` 503 with `Retry-After`; anything unexpected is a 500 whose detail says
+nothing about the server's insides (the log has the traceback).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from lessons.graph.errors import (
     NotFoundError,
     ParseError,
     StoreUnavailableError,
+    UnknownReferenceError,
     ValidationError,
 )
 
@@ -90,10 +92,11 @@ def problem_response(
     hint: str | None = None,
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    kind: str | None = None,
 ) -> JSONResponse:
-    """A problem+json response for `status`."""
+    """A problem+json response for `status`, of type `kind` (default: the status's own)."""
     problem = Problem(
-        type=f"/problems/{PROBLEM_TYPES.get(status, 'error')}",
+        type=f"/problems/{kind or PROBLEM_TYPES.get(status, 'error')}",
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
@@ -131,7 +134,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         return problem_response(request, 500, detail)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     hint = API_HINTS.get(type(error), error.hint) or None
-    return problem_response(request, status, str(error), hint=hint, headers=headers)
+    kind = "unknown-reference" if isinstance(error, UnknownReferenceError) else None
+    return problem_response(request, status, str(error), hint=hint, headers=headers, kind=kind)
 
 
 def field_errors(errors: Any) -> list[FieldError]:

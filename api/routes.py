@@ -7,7 +7,6 @@ with `read` scope, changes one with `write` scope (api/security.py).
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ import pydantic
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -42,6 +41,7 @@ from lessons.graph.failures import (
     CausePage,
     ComponentDetail,
     ComponentPage,
+    Day,
     ExperimentDraft,
     FailureChanges,
     FailureDraft,
@@ -49,6 +49,7 @@ from lessons.graph.failures import (
     FailureGraph,
     FailurePage,
     LessonDraft,
+    Moment,
     PracticeDetail,
     PracticeLink,
     PracticePage,
@@ -97,8 +98,16 @@ def search_endpoint(
     return service.search_page(store, embedder, q, type=type, limit=limit, cursor=cursor)
 
 
+def _text_in(field: str) -> dict[str, Any]:
+    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+
+
 class RecognizeRequest(RecognizeQuery):
     """A new failure as the person who noticed it describes it (title or description needed)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [_text_in("title"), _text_in("description")]}
+    )
 
     title: str | None = Field(default=None, max_length=500, description="one line: what broke")
     description: str = Field(
@@ -139,8 +148,8 @@ def list_failures(
     team: NameQuery = None,
     tag: ShortQuery = None,
     severity: ShortQuery = None,
-    occurred_from: Annotated[datetime | None, Query(description="earliest occurred_at")] = None,
-    occurred_to: Annotated[datetime | None, Query(description="latest occurred_at")] = None,
+    occurred_from: Annotated[Moment | None, Query(description="earliest occurred_at")] = None,
+    occurred_to: Annotated[Moment | None, Query(description="latest occurred_at")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> FailurePage:
@@ -365,6 +374,7 @@ INGEST_BODY: dict[str, Any] = {
                     "files": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
+                        "minItems": 1,
                         "maxItems": MAX_DOCUMENTS,
                         "description": "postmortems: .md, .yaml, .json, .jsonl or .csv",
                     }
@@ -430,7 +440,11 @@ async def ingest_documents(
 
 # -- insights: learning from failure across the whole graph ----------------------------------
 
-AsOf = Annotated[date | None, Query(description="judge as of this day (default: today)")]
+
+AsOf = Annotated[
+    Day | None,
+    Query(description="judge as of this day, YYYY-MM-DD (default: today)"),
+]
 InsightLimit = Annotated[
     int | None,
     Query(

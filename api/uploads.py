@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from lessons.graph.errors import ValidationError
+from lessons.graph.errors import ParseError, ValidationError
 from lessons.graph.models import slugify
 from lessons.ingest.keymaps import NothingDescribesAFailure, map_fields
 from lessons.ingest.parsers import PARSERS
@@ -87,7 +87,8 @@ def ingest_schemas(ref_template: str) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=ref_template)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    items = {"$ref": ref_template.format(model="PostmortemRecord")}
+    other = {"type": "object", "description": "another tool's export, or keys of your own"}
+    items = {"anyOf": [{"$ref": ref_template.format(model="PostmortemRecord")}, other]}
     schemas["RecordBatch"]["properties"]["records"]["items"] = items
     return schemas
 
@@ -134,8 +135,7 @@ def upload_sources(uploads: list[tuple[str | None, str | None, bytes]]) -> list[
         if suffix not in PARSERS:
             suffix = SUFFIX_BY_CONTENT_TYPE.get((content_type or "").split(";")[0].strip(), suffix)
         sources.append(UploadSource(name=name, suffix=suffix, data=data))
-    _unique_names(sources)
-    return sources
+    return _unique_names(sources)
 
 
 def record_sources(batch: RecordBatch) -> list[Source]:
@@ -145,8 +145,7 @@ def record_sources(batch: RecordBatch) -> list[Source]:
         name = slugify(_record_name(record)) or "record"
         data = json.dumps(record).encode()
         sources.append(UploadSource(name=f"{name}.json", suffix=".json", data=data))
-    _unique_names(sources)
-    return sources
+    return _unique_names(sources)
 
 
 def _record_name(record: dict[str, Any]) -> str:
@@ -159,14 +158,26 @@ def _record_name(record: dict[str, Any]) -> str:
     return str(fields.get("id") or fields.get("title") or "")
 
 
-def _unique_names(sources: list[Source]) -> None:
+@dataclass(frozen=True)
+class DuplicateUpload(UploadSource):
+    """A document named like an earlier one of the same request: reported, not imported."""
+
+    def read(self, max_bytes: int) -> bytes:
+        raise ParseError(
+            self.name, "an earlier document of this request has the same name; give each its own"
+        )
+
+
+def _unique_names(sources: list[Source]) -> list[Source]:
+    """`sources`, each one named like an earlier one replaced by a `DuplicateUpload`."""
     seen: set[str] = set()
+    unique: list[Source] = []
     for source in sources:
         if source.name in seen:
-            raise ValidationError(
-                f"two documents are named {source.name!r}; each needs its own name (or id)"
-            )
+            source = DuplicateUpload(name=source.name, suffix=source.suffix)
         seen.add(source.name)
+        unique.append(source)
+    return unique
 
 
 def ingest_result(report: IngestReport) -> IngestResult:

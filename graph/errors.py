@@ -9,6 +9,7 @@ each class to one HTTP status.
     ├── NotFoundError        no node with that id
     ├── AlreadyExistsError   a node with that id exists already
     ├── ValidationError      data that breaks the domain model (unknown label, bad edge)
+    │   └── UnknownReferenceError   well-formed data naming something that is not there
     ├── ParseError           a document that cannot be read as a postmortem (path, line, reason)
     ├── EmbeddingError       the embedding model cannot be loaded or used
     └── StoreError           the graph store failed
@@ -57,6 +58,11 @@ class AlreadyExistsError(LessonsError):
 
 class ValidationError(LessonsError):
     """Data that does not fit the domain model."""
+
+
+class UnknownReferenceError(ValidationError):
+    """Well-formed data that names something the store does not have: a cursor this list did
+    not give out, a lesson of another failure, a failure that is not there."""
 
 
 class ParseError(LessonsError):

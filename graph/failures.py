@@ -29,12 +29,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from lessons.graph.embeddings import Embedder, node_vectors
-from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
+from lessons.graph.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    UnknownReferenceError,
+    ValidationError,
+)
 from lessons.graph.models import (
-    FAILURE_ID_RULE,
     MAX_FAILURE_ID,
     Action,
     Cause,
@@ -53,7 +58,6 @@ from lessons.graph.models import (
     PracticeStatus,
     RelType,
     Team,
-    check_failure_id,
     entity_id,
     failure_id,
     slugify,
@@ -86,14 +90,51 @@ def _storable(text: str) -> str:
     return text
 
 
+# What the OpenAPI schema says of names and ids: at least one letter or digit, in any script.
+HAS_WORD = r"[\p{L}\p{N}]"
+
+
+def _has_word(text: str) -> str:
+    """Reject a name with no letter or digit: no id can be made of it (`slugify`)."""
+    if not slugify(text):
+        raise ValueError("has no letters or digits: name it in words (any language)")
+    return text
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates and times as ISO 8601 text (or Python values): pydantic alone reads `0` or "0"
+    as a Unix time, which no one sending a date means."""
+    if isinstance(value, int | float) or (isinstance(value, str) and not ISO_DAY.match(value)):
+        raise ValueError("give a date as YYYY-MM-DD (a time as YYYY-MM-DDTHH:MM:SS)")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_text)]
+Moment = Annotated[datetime, BeforeValidator(_iso_text)]
 Title = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_storable)]
-Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_storable)]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=300, json_schema_extra={"pattern": HAS_WORD}),
+    AfterValidator(_storable),
+    AfterValidator(_has_word),
+]
+NameOrId = Annotated[str, Field(min_length=1, max_length=300)]  # looked up, never created
 Text = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_storable)]
 Short = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 FailureId = Annotated[
     str,
-    Field(max_length=MAX_FAILURE_ID, description=FAILURE_ID_RULE),
-    AfterValidator(check_failure_id),
+    Field(
+        max_length=MAX_FAILURE_ID,
+        json_schema_extra={"pattern": HAS_WORD},
+        description="kept when it is an id (ASCII letters, digits, '.', '_' or '-', starting "
+        "with a letter or digit), else made of its words ('INC 42' -> 'inc-42'), as imports do",
+    ),
+    AfterValidator(_storable),
+    AfterValidator(_has_word),
+    AfterValidator(failure_id),
 ]
 
 
@@ -107,7 +148,7 @@ class FailureDraft(_Input):
     id: FailureId | None = None
     title: Title
     summary: Text
-    occurred_at: datetime | None = Field(None, description="naive times are taken as UTC")
+    occurred_at: Moment | None = Field(None, description="naive times are taken as UTC")
     detected_by: Short | None = None
     severity: Short | None = None
     status: Short | None = None
@@ -122,16 +163,16 @@ class FailureDraft(_Input):
 class FailureChanges(_Input):
     """Properties to change: fields left out stay as they are, `null` clears an optional one."""
 
-    title: Title | None = None
-    summary: Text | None = None
-    occurred_at: datetime | None = None
+    title: Title | SkipJsonSchema[None] = None
+    summary: Text | SkipJsonSchema[None] = None
+    occurred_at: Moment | None = None
     detected_by: Short | None = None
     severity: Short | None = None
     status: Short | None = None
     impact: Text | None = None
     detection: Text | None = None
     resolution: Text | None = None
-    tags: list[Short] | None = Field(None, max_length=50)
+    tags: Annotated[list[Short], Field(max_length=50)] | SkipJsonSchema[None] = None
 
     @field_validator("title", "summary", "tags")
     @classmethod
@@ -184,7 +225,7 @@ class PracticeLink(_Input):
     status: PracticeStatus | None = Field(
         None, description="default: adopted for a new practice, unchanged for an existing one"
     )
-    adopted_at: date | None = None
+    adopted_at: Day | None = None
     lesson_id: Name | None = None
     addresses: list[Name] = Field(default=[], max_length=50, description="cause names or ids")
 
@@ -195,7 +236,7 @@ class ActionDraft(_Input):
     text: Text
     owner: Short | None = None
     status: Short = "open"
-    due: date | None = None
+    due: Day | None = None
     implements: Name | None = Field(None, description="practice name or id")
 
 
@@ -208,13 +249,13 @@ class RecurrenceLink(_Input):
 class FailureFilter(_Input):
     """Which failures a list holds; every given condition must hold."""
 
-    component: Name | None = None
-    cause: Name | None = None
-    team: Name | None = None
+    component: NameOrId | None = None
+    cause: NameOrId | None = None
+    team: NameOrId | None = None
     tag: Short | None = None
     severity: Short | None = None
-    occurred_from: datetime | None = None
-    occurred_to: datetime | None = None
+    occurred_from: Moment | None = None
+    occurred_to: Moment | None = None
 
 
 # -- what callers get back ---------------------------------------------------------------
@@ -647,7 +688,7 @@ def add_practice(
         if link.lesson_id is not None:
             taught = store.neighbours(failure_id, [RelType.TAUGHT]).nodes
             if not any(n.id == link.lesson_id and isinstance(n, Lesson) for n in taught):
-                raise ValidationError(
+                raise UnknownReferenceError(
                     f"{link.lesson_id!r} is not a lesson of failure {failure_id!r}",
                     hint="Leave lesson_id out to add a lesson that says the practice.",
                 )
@@ -702,7 +743,7 @@ def _recurrence(store: GraphStore, failure_id: str, of: str) -> Edge:
         raise ValidationError("a failure cannot be a recurrence of itself")
     target = store.get_many([of]).get(of)
     if not isinstance(target, Failure):
-        raise ValidationError(
+        raise UnknownReferenceError(
             f"no failure with id {of!r} to be a recurrence of",
             hint="Give the id of an existing failure in `of`.",
         )
@@ -1054,7 +1095,7 @@ def _decode_cursor(cursor: str | None, kind: str) -> dict[str, Any]:
     except (ValueError, binascii.Error, UnicodeError):
         valid = False
     if not valid:
-        raise ValidationError(
+        raise UnknownReferenceError(
             "the cursor is not one this list gave out",
             hint="Pass back next_cursor from the previous page unchanged, or leave it out.",
         )
