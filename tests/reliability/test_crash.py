@@ -19,9 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from lessons.graph.embeddings import Embedder
 from lessons.graph.models import Label
 from lessons.graph.store import GraphStore, SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
@@ -103,16 +100,6 @@ def run_import(
         text=True,
         timeout=300,
     )
-
-
-@pytest.fixture
-def crash_env(tmp_path: Path, model: Embedder, models_dir: Path) -> dict[str, str]:
-    """Settings for the import processes: the session's exported model, a vector cache."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "models").symlink_to(models_dir, target_is_directory=True)
-    model.encode(["export the model once, before the processes need it"])
-    return {"LESSONS_CACHE_DIR": str(cache), "LESSONS_EMBED_RUNTIME": "onnx"}
 
 
 def crash_and_rerun(
