@@ -58,8 +58,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(store: Path, cache_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """The API in its own process; returns once /readyz answers 200."""
+def start_server(
+    store: Path, cache_dir: Path, port: int, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """The API in its own process (`workers` worker processes); returns once /readyz
+    answers 200."""
     env = {
         **os.environ,
         "LESSONS_STORE": f"sqlite:///{store}",
@@ -80,6 +83,8 @@ def start_server(store: Path, cache_dir: Path, port: int) -> subprocess.Popen[by
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         env=env,
     )

@@ -6,6 +6,7 @@ hint and exit with status 1.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import tempfile
@@ -54,6 +55,9 @@ from lessons.ingest.pipeline import FileResult, FileStatus, IngestReport, discov
 from lessons.ingest.record import record_json_schema
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "postmortems"
+# A bulk import is batch work: it runs at this lower CPU priority, so an API server or a
+# search on the same machine keeps answering quickly; on an idle machine it costs nothing.
+INGEST_NICENESS = 10
 DEMO_QUESTIONS = (
     "checkout requests time out because the database has no free connections",
     "users cannot reach the site after a DNS change",
@@ -166,6 +170,7 @@ def ingest_command(
         else:
             _print_dry_run(report)
     else:
+        os.nice(INGEST_NICENESS)
         try:
             report = _ingest_with_progress(session, sources, err, keymap=keymap, quiet=as_json)
         except StoreUnavailableError as e:

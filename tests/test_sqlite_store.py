@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from lessons.graph.models import Failure, Label
+from lessons.graph.models import Document, Failure, Label
 from lessons.graph.settings import Settings
-from lessons.graph.store import SqliteStore, open_store
+from lessons.graph.store import DocumentGraph, SqliteStore, open_store
 
 WRITER = """
 import sys
@@ -74,8 +75,68 @@ def test_a_schema_1_store_is_migrated_to_per_label_text_indexes(tmp_path: Path) 
     migrated.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "2",
+            "3",
         )
         assert (
             db.execute("SELECT name FROM sqlite_master WHERE name = 'node_text'").fetchone() is None
         )
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def ranking(store: SqliteStore, query: np.ndarray) -> list[tuple[str, float]]:
+    return [(h.id, round(h.score, 5)) for h in store.vector_search([Label.FAILURE], query, 50)]
+
+
+def test_the_vector_index_follows_another_connections_adds_changes_and_deletes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    reader, writer = SqliteStore(path), SqliteStore(path)
+    failures = {f"f{n}": Failure(id=f"f{n}", title=f"t{n}", summary="s") for n in range(6)}
+    writer.upsert_nodes(list(failures.values())[:4], {f"f{n}": unit(1, n, 0) for n in range(4)})
+    query = unit(1, 2, 1)
+    assert [i for i, _ in ranking(reader, query)] == ["f2", "f3", "f1", "f0"]
+
+    document = Document(
+        id="document:d", path="d.md", sha256="0", format="md", ingested_at=datetime.now(UTC)
+    )
+    claimed = DocumentGraph(
+        document=document,
+        nodes=[document, failures["f4"], failures["f5"]],
+        vectors={"f4": unit(0, 0, 1), "f5": unit(1, 1, 1)},
+    )
+    steps = [
+        lambda: writer.replace_documents([claimed]),  # added
+        lambda: writer.upsert_nodes([failures["f0"]], {"f0": unit(1, 2, 1)}),  # changed
+        lambda: writer.upsert_nodes([failures["f3"]]),  # its vector removed
+        lambda: writer.delete_document("document:d"),  # f4 and f5 deleted
+        lambda: writer.upsert_nodes([failures["f1"]], {"f1": unit(0, 1, 0)}),  # after a delete
+    ]
+    for step in steps:
+        step()
+        fresh = SqliteStore(path)
+        assert ranking(reader, query) == ranking(fresh, query)
+        fresh.close()
+    assert [i for i, _ in ranking(reader, query)] == ["f0", "f2", "f1"]
+    reader.close()
+    writer.close()
+
+
+def test_a_schema_2_store_gets_the_vector_change_column(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    store = SqliteStore(path)
+    store.upsert_nodes([Failure(id="old", title="t", summary="s")], {"old": unit(1, 0)})
+    store.close()
+    with sqlite3.connect(path) as db:  # make it look like a store written by schema 2
+        db.execute("DROP INDEX vectors_by_change")
+        db.execute("ALTER TABLE vectors DROP COLUMN changed")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    migrated = SqliteStore(path)
+    assert [i for i, _ in ranking(migrated, unit(1, 1))] == ["old"]
+    migrated.upsert_nodes([Failure(id="new", title="t", summary="s")], {"new": unit(1, 1)})
+    assert [i for i, _ in ranking(migrated, unit(1, 1))] == ["new", "old"]
+    migrated.close()
