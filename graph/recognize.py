@@ -390,7 +390,8 @@ def _not_recordable(error: pydantic.ValidationError) -> ValidationError:
     first = error.errors()[0]
     field = "cause" if error.title == CauseLink.__name__ else ".".join(map(str, first["loc"]))
     value = textwrap.shorten(repr(first["input"]), 80)
+    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our own
     return ValidationError(
-        f"cannot record the failure: {field} {value}: {first['msg']}",
+        f"cannot record the failure: {field} {value}: {message}",
         hint="Nothing was stored; fix that value and record the failure again.",
     )

@@ -135,7 +135,7 @@ def test_a_failure_recorded_with_a_chinese_title_gets_an_id_from_it(
 @pytest.mark.parametrize(
     ("causes", "recurrence_of", "error"),
     [
-        (["数据库连接池耗尽", "——"], None, "Cause name '——' has no letters or digits"),
+        (["数据库连接池耗尽", "——"], None, "cause '——': has no letters or digits"),
         (["数据库连接池耗尽", ""], None, "cannot record the failure: cause ''"),
         (["数据库连接池耗尽"], "no-such-failure", "no failure with id 'no-such-failure'"),
     ],
