@@ -35,7 +35,7 @@ from fastapi import Depends, Request
 
 from lessons.graph.embeddings import Embedder, Matrix, open_embedder
 from lessons.graph.errors import LessonsError
-from lessons.graph.insights import indexed
+from lessons.graph.projection import indexed
 from lessons.graph.settings import Settings
 from lessons.graph.store import GraphStore, open_store
 

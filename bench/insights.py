@@ -41,7 +41,7 @@ from common import RESULTS_DIR, peak_rss_mib, timed
 from generate import DEFAULT_SEED
 from search import document_batches
 
-from lessons.graph import insights
+from lessons.graph import insights, projection
 from lessons.graph.store import SqliteStore
 
 TARGET_SECONDS = 2.0
@@ -150,13 +150,13 @@ def time_insights(
 
 def project(path: Path) -> tuple[nx.MultiDiGraph, float, float]:
     """The store's projection, from a freshly opened store (nothing cached), and the seconds
-    of `to_networkx()` and of `insights.indexed` on it."""
+    of `to_networkx()` and of `projection.indexed` on it."""
     store = SqliteStore(path)
     with timed() as t:
         graph = store.to_networkx()
     store.close()
     with timed() as index:
-        graph = insights.indexed(graph)
+        graph = projection.indexed(graph)
     return graph, t.seconds, index.seconds
 
 
@@ -178,7 +178,7 @@ def measure(n: int, seed: int, rounds: int, rebuild: bool) -> dict[str, Any]:
     )
     walked, found = time_insights(graph, as_of, rounds)
     with timed() as t:
-        graph = insights.indexed(graph)
+        graph = projection.indexed(graph)
     index_times.append(t.seconds)
     print("on the first projection, indexed:")
     first, _ = time_insights(graph, as_of, rounds)

@@ -1,8 +1,9 @@
 """Learning insights: what the graph says about how well failures are learned from.
 
-Pure functions over the networkx projection of a store (`GraphStore.to_networkx()`): node
-attributes are `label` plus the node's properties (dates as ISO strings), and edges are keyed
-by relationship type. Nothing here touches a store, so every insight works the same on every
+Pure functions over the networkx projection of a store (`GraphStore.to_networkx()`, read
+through graph/projection.py, which also indexes it once for many insights): node attributes
+are `label` plus the node's properties (dates as ISO strings), and edges are keyed by
+relationship type. Nothing here touches a store, so every insight works the same on every
 backend, and on a graph loaded back from an export.
 
 Words used throughout:
@@ -25,187 +26,37 @@ import dataclasses
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from datetime import date
+from typing import TypeVar, cast
 
 import networkx as nx
 import numpy as np
 
 from lessons.graph.memory import paused_gc
 from lessons.graph.models import Label, PracticeStatus, RelType
+from lessons.graph.projection import (
+    Adjacency,
+    Attributes,
+    Needs,
+    Pairs,
+    View,
+    day_of,
+    name_of,
+    read_view,
+)
 
 IN_FORCE_STATUSES = frozenset({PracticeStatus.ADOPTED.value, PracticeStatus.VERIFIED.value})
 CLOSED_ACTION_STATUSES = frozenset(
     {"done", "closed", "complete", "completed", "resolved", "fixed", "cancelled", "canceled"}
 )
 DAYS_PER_YEAR = 365
+RECURRING = 2  # failures that make a cause recurring
+CLUSTER_MIN_SIZE = 2
+CLUSTER_LABEL_CAUSES = 2  # causes a cluster is named after
 
-# -- reading the projection -----------------------------------------------------------------
-
-Adjacency = dict[str, list[str]]
-Attributes = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Pairs:
-    """The edges of one type as two parallel lists: `sources[i]` -> `targets[i]`.
-
-    Flat lists, not an adjacency dict: at 100k failures, filling a list per source node cost
-    more than walking the whole projection. Group them (`grouped`) only where an insight looks
-    edges up by source, and only for the few edges it needs.
-    """
-
-    sources: list[str]
-    targets: list[str]
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return zip(self.sources, self.targets, strict=True)
-
-    def grouped(self) -> Adjacency:
-        """Source -> targets."""
-        adjacency: Adjacency = defaultdict(list)
-        for source, target in self:
-            adjacency[source].append(target)
-        return adjacency
-
-    def reversed(self) -> Adjacency:
-        """Target -> sources."""
-        return _Pairs(self.targets, self.sources).grouped()
-
-
-@dataclass(frozen=True, slots=True)
-class _View:
-    """What insights read from the projection, in one pass over nodes and one over edges."""
-
-    nodes: dict[str, dict[str, Attributes]]  # label -> id -> attributes
-    days: dict[str, date]  # failure -> day, for the failures that have one, oldest first
-    edges: dict[RelType, _Pairs]
-
-    def ids(self, label: Label) -> list[str]:
-        """Ids of the nodes with this label, sorted."""
-        return sorted(self.nodes[label])
-
-    def undated(self) -> list[str]:
-        """Ids of the failures without a day, sorted."""
-        return sorted(f for f in self.nodes[Label.FAILURE] if f not in self.days)
-
-
-@dataclass(frozen=True)
-class _Needs:
-    """The node labels and edge types an insight reads."""
-
-    labels: tuple[Label, ...]
-    rels: tuple[RelType, ...]
-
-    def __or__(self, other: _Needs) -> _Needs:
-        return _Needs(
-            tuple(dict.fromkeys(self.labels + other.labels)),
-            tuple(dict.fromkeys(self.rels + other.rels)),
-        )
-
-
-INDEX = "lessons.insights.index"  # key of the index in `graph.graph` (see `indexed`)
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    """A frozen graph's nodes by label and edges by type."""
-
-    nodes: dict[str, dict[str, Attributes]]  # label -> id -> the graph's own attribute dict
-    edges: dict[str, _Pairs]  # relationship type -> its edges
-
-
-@paused_gc
-def indexed(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """`graph`, frozen, with its nodes listed by label and its edges by type, so each insight
-    reads only what it needs instead of walking the whole graph (at 100k failures that walk
-    was 0.8-1.0 s of every insight; building the index costs about one walk).
-
-    Frozen (`networkx.freeze`), no node or edge can be added or removed, so the index stays
-    true; node attributes are read through it live. Index a projection once and ask it many
-    insights (the API caches one per store revision). Insights work on unindexed graphs too.
-    """
-    nodes: dict[str, dict[str, Attributes]] = defaultdict(dict)
-    for node, attrs in graph.nodes(data=True):
-        nodes[attrs.get("label")][node] = attrs
-    edges: dict[str, _Pairs] = defaultdict(lambda: _Pairs([], []))
-    for source, target, rel in graph.edges(keys=True):
-        pairs = edges[rel]
-        pairs.sources.append(source)
-        pairs.targets.append(target)
-    graph.graph[INDEX] = _Index(dict(nodes), dict(edges))
-    return nx.freeze(graph)
-
-
-def _index(graph: nx.MultiDiGraph) -> _Index | None:
-    """The index `indexed` gave `graph`, if it is still frozen (a copy is not)."""
-    index = graph.graph.get(INDEX)
-    return index if isinstance(index, _Index) and nx.is_frozen(graph) else None
-
-
-def _read(graph: nx.MultiDiGraph, needs: _Needs, as_of: date | None = None) -> _View:
-    """The nodes and edges an insight needs; with `as_of`, without the failures that happened
-    after it (their edges stay, so look failures up in `nodes`).
-
-    From the graph's index if it has one (`indexed`); otherwise one pass over all nodes and
-    one over all edges in the order the projection holds them, which is cheaper than reading
-    fewer edges from their targets' side (measured at 100k failures: memory order wins).
-    """
-    index = _index(graph)
-    labelled: Iterable[tuple[str, Attributes]]
-    if index is None:
-        labelled = graph.nodes(data=True)
-    else:
-        labelled = (item for label in needs.labels for item in index.nodes.get(label, {}).items())
-    nodes: dict[str, dict[str, Attributes]] = {label: {} for label in needs.labels}
-    failures = nodes.get(Label.FAILURE)
-    days: dict[str, date] = {}
-    for node, attrs in labelled:
-        by_id = nodes.get(attrs.get("label", ""))
-        if by_id is None:
-            continue
-        if by_id is failures and (day := _day(attrs.get("occurred_at"))) is not None:
-            if as_of and day > as_of:
-                continue
-            days[node] = day
-        by_id[node] = attrs
-    chronological = sorted(days)  # ties by id, then a stable sort by day
-    chronological.sort(key=days.__getitem__)
-
-    if index is not None:
-        edges = {rel: index.edges.get(rel, _Pairs([], [])) for rel in needs.rels}
-    else:
-        edges = {rel: _Pairs([], []) for rel in needs.rels}
-        pairs_of = edges.get  # bound once: this loop runs once per edge of the graph
-        for source, target, rel in graph.edges(keys=True):
-            pairs = pairs_of(rel)
-            if pairs is not None:
-                pairs.sources.append(source)
-                pairs.targets.append(target)
-    return _View(nodes, {f: days[f] for f in chronological}, edges)
-
-
-def _name(view: _View, node_id: str) -> str:
-    """The name of a cause, component or practice in the view (its id if it has none)."""
-    for label in (Label.CAUSE, Label.COMPONENT, Label.PRACTICE):
-        attrs = view.nodes.get(label, {}).get(node_id)
-        if attrs is not None:
-            return str(attrs.get("name") or node_id)
-    return node_id
-
-
-def _day(value: Any) -> date | None:
-    """The date of an ISO date or datetime string (or date object); None when absent."""
-    if isinstance(value, str):  # what stores give: "2024-03-12" or "2024-03-12T14:05:00Z"
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else None
+# -- helpers ---------------------------------------------------------------------------------
 
 
 def _days_before(day: date, days: int) -> date:
@@ -217,7 +68,7 @@ def _in_force(attrs: Attributes, day: date) -> bool:
     """Whether a practice (its node attributes) is in force on `day`."""
     if attrs.get("status") not in IN_FORCE_STATUSES:
         return False
-    adopted = _day(attrs.get("adopted_at"))
+    adopted = day_of(attrs.get("adopted_at"))
     return adopted is None or adopted <= day
 
 
@@ -226,7 +77,7 @@ def _newest_first(day: date | None) -> tuple[bool, int]:
     return (day is None, -day.toordinal() if day else 0)
 
 
-def _failures_by_cause(caused_by: _Pairs, failures: Iterable[str]) -> Adjacency:
+def _failures_by_cause(caused_by: Pairs, failures: Iterable[str]) -> Adjacency:
     """Cause id -> the failures it caused, in the order of `failures` (others left out)."""
     rank = {failure: i for i, failure in enumerate(failures)}
     by_cause: Adjacency = defaultdict(list)
@@ -287,7 +138,7 @@ def recurring_causes(
     graph: nx.MultiDiGraph,
     *,
     as_of: date | None = None,
-    min_failures: int = 2,
+    min_failures: int = RECURRING,
     recent_days: int = DAYS_PER_YEAR,
 ) -> list[RecurringCause]:
     """Causes behind at least `min_failures` failures, most failures first, then most recent.
@@ -297,17 +148,17 @@ def recurring_causes(
     then by id.
     """
     as_of = as_of or date.today()
-    view = _read(graph, _RECURRING_CAUSES_NEEDS, as_of)
+    view = read_view(graph, _RECURRING_CAUSES_NEEDS, as_of)
     return _recurring_causes(view, as_of, min_failures, recent_days)
 
 
-_RECURRING_CAUSES_NEEDS = _Needs(
+_RECURRING_CAUSES_NEEDS = Needs(
     (Label.FAILURE, Label.CAUSE, Label.PRACTICE), (RelType.CAUSED_BY, RelType.ADDRESSES)
 )
 
 
 def _recurring_causes(
-    view: _View, as_of: date, min_failures: int, recent_days: int
+    view: View, as_of: date, min_failures: int, recent_days: int
 ) -> list[RecurringCause]:
     failures = view.nodes[Label.FAILURE]
     days = view.days
@@ -337,7 +188,7 @@ def _recurring_causes(
         found.append(
             RecurringCause(
                 cause_id=cause,
-                name=_name(view, cause),
+                name=name_of(view, cause),
                 failure_count=len(caused),
                 failure_ids=tuple(caused),
                 first_seen=seen[0] if seen else None,
@@ -409,23 +260,23 @@ class LearningGaps:
 
 @paused_gc
 def learning_gaps(
-    graph: nx.MultiDiGraph, *, as_of: date | None = None, min_failures: int = 2
+    graph: nx.MultiDiGraph, *, as_of: date | None = None, min_failures: int = RECURRING
 ) -> LearningGaps:
     """Failures with lessons but no practice in force; causes behind `min_failures` or more
     failures that no practice in force addresses; open action items past their due date or
     without an owner. All as of `as_of` (default today).
     """
     as_of = as_of or date.today()
-    return _learning_gaps(_read(graph, _LEARNING_GAPS_NEEDS, as_of), as_of, min_failures)
+    return _learning_gaps(read_view(graph, _LEARNING_GAPS_NEEDS, as_of), as_of, min_failures)
 
 
-_LEARNING_GAPS_NEEDS = _Needs(
+_LEARNING_GAPS_NEEDS = Needs(
     (Label.FAILURE, Label.CAUSE, Label.PRACTICE, Label.ACTION),
     (RelType.TAUGHT, RelType.ADOPTED_AS, RelType.CAUSED_BY, RelType.ADDRESSES, RelType.HAS_ACTION),
 )
 
 
-def _learning_gaps(view: _View, as_of: date, min_failures: int) -> LearningGaps:
+def _learning_gaps(view: View, as_of: date, min_failures: int) -> LearningGaps:
     in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if _in_force(attrs, as_of)}
     overdue, ownerless = _action_gaps(view, as_of)
     return LearningGaps(
@@ -437,7 +288,7 @@ def _learning_gaps(view: _View, as_of: date, min_failures: int) -> LearningGaps:
     )
 
 
-def _failures_without_practice(view: _View, in_force: set[str]) -> list[FailureWithoutPractice]:
+def _failures_without_practice(view: View, in_force: set[str]) -> list[FailureWithoutPractice]:
     failures = view.nodes[Label.FAILURE]
     taught, adopted_as = view.edges[RelType.TAUGHT], view.edges[RelType.ADOPTED_AS]
     practised = {lesson for lesson, practice in adopted_as if practice in in_force}
@@ -467,7 +318,7 @@ def _failures_without_practice(view: _View, in_force: set[str]) -> list[FailureW
 
 
 def _unaddressed_causes(
-    view: _View, in_force: set[str], min_failures: int
+    view: View, in_force: set[str], min_failures: int
 ) -> list[UnaddressedCause]:
     failures = [*view.days, *view.undated()]
     by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], failures)
@@ -479,7 +330,7 @@ def _unaddressed_causes(
             found.append(
                 UnaddressedCause(
                     cause_id=cause,
-                    name=_name(view, cause),
+                    name=name_of(view, cause),
                     failure_ids=tuple(caused),
                     practices_not_in_force=tuple(sorted(practices)),
                 )
@@ -487,14 +338,14 @@ def _unaddressed_causes(
     return sorted(found, key=lambda c: (-len(c.failure_ids), c.cause_id))
 
 
-def _action_gaps(view: _View, as_of: date) -> tuple[list[ActionItem], list[ActionItem]]:
+def _action_gaps(view: View, as_of: date) -> tuple[list[ActionItem], list[ActionItem]]:
     """Open action items that are overdue on `as_of`, and those without an owner."""
     flagged = {}
     for action, attrs in view.nodes[Label.ACTION].items():
         status = attrs.get("status") or "open"
         if status in CLOSED_ACTION_STATUSES or status.strip().lower() in CLOSED_ACTION_STATUSES:
             continue
-        due = _day(attrs.get("due"))
+        due = day_of(attrs.get("due"))
         owner = (attrs.get("owner") or "").strip() or None
         late = (as_of - due).days if due is not None and due < as_of else None
         if late is not None or owner is None:
@@ -560,16 +411,16 @@ def practice_effectiveness(
     failures came before adoption and none after, and "no evidence" when none came either side.
     """
     as_of = as_of or date.today()
-    return _practice_effectiveness(_read(graph, _PRACTICE_EFFECTIVENESS_NEEDS, as_of), as_of)
+    return _practice_effectiveness(read_view(graph, _PRACTICE_EFFECTIVENESS_NEEDS, as_of), as_of)
 
 
-_PRACTICE_EFFECTIVENESS_NEEDS = _Needs(
+_PRACTICE_EFFECTIVENESS_NEEDS = Needs(
     (Label.FAILURE, Label.PRACTICE),
     (RelType.CAUSED_BY, RelType.ADDRESSES, RelType.RECURRENCE_OF),
 )
 
 
-def _practice_effectiveness(view: _View, as_of: date) -> PracticeEffectiveness:
+def _practice_effectiveness(view: View, as_of: date) -> PracticeEffectiveness:
     days = view.days
     position = {failure: i for i, failure in enumerate(days)}  # chronological order
     by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], days)
@@ -577,7 +428,7 @@ def _practice_effectiveness(view: _View, as_of: date) -> PracticeEffectiveness:
     recurrences = set(view.edges[RelType.RECURRENCE_OF].sources)
     effects = []
     for practice, attrs in sorted(view.nodes[Label.PRACTICE].items()):
-        adopted = _day(attrs.get("adopted_at"))
+        adopted = day_of(attrs.get("adopted_at"))
         if adopted is None or not _in_force(attrs, as_of):
             continue
         causes = sorted(addresses.get(practice, ()))
@@ -650,7 +501,7 @@ def _cooccurrence(owner: np.ndarray, entity: np.ndarray, size: int) -> nx.Graph:
     return graph
 
 
-def _failure_links(view: _View) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+def _failure_links(view: View) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
     """The failures in the view that have causes or components, those entities (both sorted
     by id), and the links between them numbered: failure `owner[i]` has entity `entity[i]`,
     each failure's links contiguous."""
@@ -680,10 +531,10 @@ def failure_clusters(
     graph: nx.MultiDiGraph,
     *,
     as_of: date | None = None,
-    min_size: int = 2,
+    min_size: int = CLUSTER_MIN_SIZE,
     seed: int = 0,
     resolution: float = 1.0,
-    label_causes: int = 2,
+    label_causes: int = CLUSTER_LABEL_CAUSES,
 ) -> list[FailureCluster]:
     """Communities of failures that share causes and components, biggest first.
 
@@ -696,17 +547,24 @@ def failure_clusters(
     the entity graph stays the size of the vocabulary. Each cluster is labelled with its
     `label_causes` most central causes: those behind the most of its failures.
     """
-    view = _read(graph, _FAILURE_CLUSTERS_NEEDS, as_of or date.today())
-    return _failure_clusters(view, min_size, seed, resolution, label_causes)
+    view = read_view(graph, _FAILURE_CLUSTERS_NEEDS, as_of or date.today())
+    return _failure_clusters(
+        view, min_size=min_size, seed=seed, resolution=resolution, label_causes=label_causes
+    )
 
 
-_FAILURE_CLUSTERS_NEEDS = _Needs(
+_FAILURE_CLUSTERS_NEEDS = Needs(
     (Label.FAILURE, Label.CAUSE, Label.COMPONENT), (RelType.CAUSED_BY, RelType.AFFECTED)
 )
 
 
 def _failure_clusters(
-    view: _View, min_size: int, seed: int, resolution: float, label_causes: int
+    view: View,
+    *,
+    min_size: int = CLUSTER_MIN_SIZE,
+    seed: int = 0,
+    resolution: float = 1.0,
+    label_causes: int = CLUSTER_LABEL_CAUSES,
 ) -> list[FailureCluster]:
     failures, entity_ids, owner, entity = _failure_links(view)
 
@@ -749,7 +607,7 @@ def _failure_clusters(
         named = cause_ids[:label_causes] or component_ids[:label_causes]
         clusters.append(
             FailureCluster(
-                label=" + ".join(_name(view, n) for n in named),
+                label=" + ".join(name_of(view, n) for n in named),
                 failure_ids=tuple(failure_ids),
                 cause_ids=cause_ids,
                 component_ids=component_ids,
@@ -833,10 +691,10 @@ def timing(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Timing:
     practices adopted on or after the failure (one adopted earlier did not come from it).
     """
     as_of = as_of or date.today()
-    return _timing(_read(graph, _TIMING_NEEDS, as_of), as_of)
+    return _timing(read_view(graph, _TIMING_NEEDS, as_of), as_of)
 
 
-_TIMING_NEEDS = _Needs(
+_TIMING_NEEDS = Needs(
     (Label.FAILURE, Label.CAUSE, Label.PRACTICE),
     (
         RelType.TAUGHT,
@@ -848,14 +706,14 @@ _TIMING_NEEDS = _Needs(
 )
 
 
-def _timing(view: _View, as_of: date) -> Timing:
+def _timing(view: View, as_of: date) -> Timing:
     edges = view.edges
     days = view.days
     recurrence_of = edges[RelType.RECURRENCE_OF].grouped()
     adopted_on = {
         p: d
         for p, attrs in view.nodes[Label.PRACTICE].items()
-        if _in_force(attrs, as_of) and (d := _day(attrs.get("adopted_at")))
+        if _in_force(attrs, as_of) and (d := day_of(attrs.get("adopted_at")))
     }
 
     practices_of: Adjacency = defaultdict(list)  # lesson -> its practices in force
@@ -905,7 +763,7 @@ def _timing(view: _View, as_of: date) -> Timing:
         causes.append(
             CauseTiming(
                 cause_id=cause,
-                name=_name(view, cause),
+                name=name_of(view, cause),
                 failure_count=len(caused),
                 first_seen=first,
                 days_to_recurrence=(second - first).days,
@@ -969,7 +827,7 @@ def all_insights(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Insigh
     The projection is read once for all five, so this costs less than calling each.
     """
     as_of = as_of or date.today()
-    view = _read(
+    view = read_view(
         graph,
         _RECURRING_CAUSES_NEEDS
         | _LEARNING_GAPS_NEEDS
@@ -980,9 +838,9 @@ def all_insights(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Insigh
     )
     return Insights(
         as_of=as_of,
-        recurring_causes=_recurring_causes(view, as_of, 2, DAYS_PER_YEAR),
-        learning_gaps=_learning_gaps(view, as_of, 2),
+        recurring_causes=_recurring_causes(view, as_of, RECURRING, DAYS_PER_YEAR),
+        learning_gaps=_learning_gaps(view, as_of, RECURRING),
         practice_effectiveness=_practice_effectiveness(view, as_of),
-        failure_clusters=_failure_clusters(view, 2, 0, 1.0, 2),
+        failure_clusters=_failure_clusters(view),
         timing=_timing(view, as_of),
     )

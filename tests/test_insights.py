@@ -48,7 +48,6 @@ from lessons.graph.insights import (
     RecurrenceGap,
     all_insights,
     failure_clusters,
-    indexed,
     learning_gaps,
     practice_effectiveness,
     recurring_causes,
@@ -67,6 +66,7 @@ from lessons.graph.models import (
     PracticeStatus,
     RelType,
 )
+from lessons.graph.projection import indexed
 from lessons.graph.store import GraphStore
 
 AS_OF = date(2025, 1, 1)
