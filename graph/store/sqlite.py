@@ -275,9 +275,7 @@ class SqliteStore:
         document_id: str | None,
     ) -> None:
         existing = self._labels(cur, [n.id for n in nodes])
-        (generation,) = cur.execute(  # the generation this transaction commits as
-            "SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = 'generation'"
-        ).fetchone()
+        generation = self._generation() + 1  # the generation this transaction commits as
         for node in nodes:
             old_label = existing.get(node.id)
             if old_label is not None and old_label != node.label:
