@@ -33,7 +33,7 @@ import networkx as nx
 
 from lessons.graph.errors import ValidationError
 from lessons.graph.models import NODE_TYPES, Label, RelType, node_from_properties
-from lessons.graph.store.base import GraphStore, Subgraph
+from lessons.graph.store.base import GraphStore, projection, subgraph_projection
 
 FORMATS = ("graphml", "json", "cypher")
 CYPHER_BATCH = 500
@@ -41,21 +41,9 @@ NEO4J_NODE_LABEL = "LessonsNode"  # the shared label Neo4jStore gives every node
 E = TypeVar("E", bound=StrEnum)
 
 
-def subgraph_to_networkx(subgraph: Subgraph) -> nx.MultiDiGraph:
-    """A `Subgraph` (e.g. from `GraphStore.neighbours`) in the shape of `to_networkx()`."""
-    graph = nx.MultiDiGraph()
-    for node in subgraph.nodes:
-        graph.add_node(node.id, label=node.label.value, **node.properties())
-    for edge in subgraph.edges:
-        graph.add_edge(
-            edge.source, edge.target, key=edge.rel.value, rel=edge.rel.value, **edge.properties()
-        )
-    return graph
-
-
 def neighbourhood(store: GraphStore, node_id: str, depth: int = 1) -> nx.MultiDiGraph:
     """The node and everything within `depth` hops of it, as a projection."""
-    return subgraph_to_networkx(store.neighbours(node_id, depth=depth))
+    return subgraph_projection(store.neighbours(node_id, depth=depth))
 
 
 def export_graph(graph: nx.MultiDiGraph, fmt: str, out: IO[str]) -> None:
@@ -91,14 +79,10 @@ def graph_to_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
 
 def graph_from_json(data: dict[str, Any]) -> nx.MultiDiGraph:
     """The projection back from `graph_to_json` output."""
-    graph = nx.MultiDiGraph()
-    for node in data["nodes"]:
-        graph.add_node(node["id"], label=node["label"], **node["properties"])
-    for edge in data["edges"]:
-        graph.add_edge(
-            edge["source"], edge["target"], key=edge["rel"], rel=edge["rel"], **edge["properties"]
-        )
-    return graph
+    return projection(
+        ((n["id"], n["label"], n["properties"]) for n in data["nodes"]),
+        ((e["source"], e["rel"], e["target"], e["properties"]) for e in data["edges"]),
+    )
 
 
 def write_json(graph: nx.MultiDiGraph, out: IO[str]) -> None:

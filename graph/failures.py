@@ -24,7 +24,6 @@ import contextlib
 import json
 import re
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -46,7 +45,6 @@ from lessons.graph.models import (
     CauseRole,
     CauseStatus,
     Component,
-    Document,
     Edge,
     Experiment,
     ExperimentOutcome,
@@ -71,7 +69,7 @@ from lessons.graph.search import (
     ranked_candidates,
     search,
 )
-from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.graph.store import GraphStore, node_pages
 
 MAX_PAGE = 100  # most items one page of a list may hold
 MAX_DEPTH = 3  # deepest neighbourhood a graph request may ask for
@@ -456,36 +454,9 @@ def delete_failure(store: GraphStore, failure_id: str) -> None:
     """
     _failure(store, failure_id)
     around = store.neighbours(failure_id)
-    own = [failure_id] + [n.id for n in around.nodes if n.id.startswith(f"{failure_id}/")]
-    drop = set(own)
-    for document in [n for n in around.nodes if isinstance(n, Document)]:
-        said = store.document_graph(document.id)
-        nodes = [n for n in said.nodes if n.id not in drop]
-        edges = [e for e in said.edges if e.source not in drop and e.target not in drop]
-        vectors = {k: v for k, v in said.vectors.items() if k not in drop}
-        store.replace_documents([DocumentGraph(said.document, nodes, edges, vectors)])
-    _delete_unclaimed(store, own)
-
-
-def _delete_unclaimed(store: GraphStore, node_ids: Sequence[str]) -> None:
-    """Delete nodes no document claims any more.
-
-    The store deletes only through documents: a node goes when the last document claiming
-    it is deleted. So the nodes are claimed by a one-off document, which is then deleted.
-    """
-    nodes = list(store.get_many(node_ids).values())
-    if not nodes:
-        return
-    marker = Document(
-        id=f"document:deleting-{uuid.uuid4().hex}",
-        path="(nodes being deleted through the API)",
-        sha256="0" * 64,
-        format="none",
-        ingested_at=datetime.now(UTC),
+    store.delete_nodes(
+        [failure_id, *(n.id for n in around.nodes if n.id.startswith(f"{failure_id}/"))]
     )
-    vectors = store.vectors(n.id for n in nodes)
-    store.replace_documents([DocumentGraph(marker, nodes, [], vectors)])
-    store.delete_document(marker.id)
 
 
 def list_failures(
@@ -531,22 +502,15 @@ def _page_of(
 def _page_by_scan(
     store: GraphStore, where: FailureFilter, limit: int, position: Position
 ) -> tuple[list[Failure], Position | None]:
-    """The next page of all failures, walked in id order from where the last page stopped
-    (its offset, re-checked against its last id in case failures were added before it)."""
-    after = str(position.get("after", ""))
-    offset = int(position.get("offset", 0))
+    """The next page of all failures, walked in id order from the last page's last id."""
     matches: list[Failure] = []
-    while True:
-        batch = store.list_nodes(Label.FAILURE, limit=500, offset=offset)
-        for index, node in enumerate(batch):
-            if isinstance(node, Failure) and node.id > after and _matches(node, where):
+    for page in node_pages(store, Label.FAILURE, 500, after=str(position.get("after", ""))):
+        for node in page:
+            if isinstance(node, Failure) and _matches(node, where):
                 if len(matches) == limit:  # one more exists: this page is full
-                    last = matches[-1]
-                    return matches, {"after": last.id, "offset": offset + index}
+                    return matches, {"after": matches[-1].id}
                 matches.append(node)
-        if len(batch) < 500:
-            return matches, None
-        offset += 500
+    return matches, None
 
 
 def _failures_linked(store: GraphStore, where: FailureFilter) -> set[str] | None:
@@ -836,9 +800,9 @@ def _list_page(
     store: GraphStore, label: Label, limit: int, cursor: str | None
 ) -> tuple[list[Node], str | None]:
     limit = _page_size(limit)
-    offset = int(_decode_cursor(cursor, label.value).get("offset", 0))
-    nodes = store.list_nodes(label, limit=limit + 1, offset=offset)
-    more = {"offset": offset + limit} if len(nodes) > limit else None
+    after = str(_decode_cursor(cursor, label.value).get("after", ""))
+    nodes = store.list_nodes(label, limit=limit + 1, after=after)
+    more = {"after": nodes[limit - 1].id} if len(nodes) > limit else None
     return nodes[:limit], _encode_cursor(label.value, more)
 
 

@@ -6,9 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lessons.graph.models import Edge, Label
-from lessons.graph.store import GraphStore
-
-PAGE = 1000
+from lessons.graph.store import GraphStore, all_edges, node_pages
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ def copy_graph(
     its exact properties and vector, and every edge, which also brings over what was
     written by hand and belongs to no document.
     """
-    documents = _all_ids(source, Label.DOCUMENT)
+    documents = [n.id for page in node_pages(source, Label.DOCUMENT) for n in page]
     # Edges to nodes of documents not copied yet (recurrences) wait until all are there.
     deferred: list[tuple[str, list[Edge]]] = []
     for document_id in documents:
@@ -46,25 +44,15 @@ def copy_graph(
             deferred.append((document_id, later))
         if on_document is not None:
             on_document(document_id)
-    for document_id, edges in deferred:
-        target.upsert_edges(edges, document_id=document_id)
+    for document_id, waiting in deferred:
+        target.upsert_edges(waiting, document_id=document_id)
     nodes = 0
     for label in Label:
-        offset = 0
-        while page := source.list_nodes(label, limit=PAGE, offset=offset):
+        for page in node_pages(source, label):
             target.upsert_nodes(page, source.vectors(n.id for n in page))
             nodes += len(page)
-            offset += PAGE
-    edges = [
-        Edge(source=s, target=t, **data) for s, t, data in source.to_networkx().edges(data=True)
-    ]
-    for start in range(0, len(edges), PAGE):
-        target.upsert_edges(edges[start : start + PAGE])
-    return CopyReport(documents=len(documents), nodes=nodes, edges=len(edges))
-
-
-def _all_ids(store: GraphStore, label: Label) -> list[str]:
-    ids: list[str] = []
-    while page := store.list_nodes(label, limit=PAGE, offset=len(ids)):
-        ids.extend(n.id for n in page)
-    return ids
+    edges = 0
+    for links in all_edges(source):  # every node is there now: edges in any order
+        target.upsert_edges(links)
+        edges += len(links)
+    return CopyReport(documents=len(documents), nodes=nodes, edges=edges)

@@ -30,7 +30,7 @@ from lessons.graph.errors import LessonsError, NotFoundError, ParseError, StoreU
 from lessons.graph.models import Document, Edge, Failure, Label, RelType, slugify
 from lessons.graph.resolution import EntityResolver, Merge
 from lessons.graph.settings import DEFAULT_MAX_DOCUMENT_MB
-from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.graph.store import DocumentGraph, GraphStore, node_pages
 from lessons.ingest.keymaps import KeyMap
 from lessons.ingest.mapping import build_document_graph, record_failure_id
 from lessons.ingest.parsers import PARSERS, parse_document
@@ -391,10 +391,8 @@ class _Importer:
         return [e for e in declared if e.source in imported and e.target not in present]
 
     def _failures_declaring_recurrences(self) -> Iterator[Failure]:
-        offset, page = 0, 1000
-        while batch := self.store.list_nodes(Label.FAILURE, limit=page, offset=offset):
-            offset += page
-            for failure in batch:
+        for page in node_pages(self.store, Label.FAILURE):
+            for failure in page:
                 assert isinstance(failure, Failure)
                 if failure.recurrence_of:
                     yield failure

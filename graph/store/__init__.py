@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from lessons.graph.errors import ConfigError
 from lessons.graph.settings import Settings
-from lessons.graph.store.base import DocumentGraph, GraphStore, ScoredId, StoreStats, Subgraph
+from lessons.graph.store.base import (
+    DocumentGraph,
+    GraphStore,
+    ScoredId,
+    StoreStats,
+    Subgraph,
+    all_edges,
+    node_pages,
+)
 from lessons.graph.store.sqlite import SqliteStore, sqlite_path_from_url
 
 __all__ = [
@@ -14,6 +22,8 @@ __all__ = [
     "SqliteStore",
     "StoreStats",
     "Subgraph",
+    "all_edges",
+    "node_pages",
     "open_store",
 ]
 

@@ -7,14 +7,15 @@ said (and any node or edge no other document still claims). Nodes written withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import networkx as nx
 
 from lessons.graph.embeddings import Matrix, Vector
-from lessons.graph.models import Document, Edge, Label, Node, RelType
+from lessons.graph.errors import NotFoundError, ValidationError
+from lessons.graph.models import Document, Edge, Label, Node, RelType, check_edge
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,91 @@ class StoreStats:
         return sum(self.edges.values())
 
 
+# -- what both backends share --------------------------------------------------------------
+
+
 def start_node_ids(node_ids: str | Sequence[str]) -> list[str]:
     """The start ids of a `neighbours` call as a list without repeats (one id may come bare)."""
     return [node_ids] if isinstance(node_ids, str) else list(dict.fromkeys(node_ids))
+
+
+def the_node(found: Mapping[str, Node], node_id: str) -> Node:
+    """`get`'s answer from `get_many`'s: the node, else `NotFoundError`."""
+    node = found.get(node_id)
+    if node is None:
+        raise NotFoundError(node_id)
+    return node
+
+
+def the_document(node: Node) -> Document:
+    """`document_graph`'s check that the id it was given names a document."""
+    if not isinstance(node, Document):
+        raise ValidationError(f"{node.id!r} is a {node.label}, not a document")
+    return node
+
+
+def check_relabel(node: Node, stored_label: str | None) -> None:
+    """A node keeps its label: writing a `Cause` over a stored `Failure` is refused."""
+    if stored_label is not None and stored_label != node.label.value:
+        raise ValidationError(f"{node.id!r} is a {stored_label}; it cannot become a {node.label}")
+
+
+def check_edge_ends(edge: Edge, labels: Mapping[str, str]) -> None:
+    """Both ends of `edge` exist (`labels` holds the label of every stored end) and its type
+    may join their labels."""
+    missing = [end for end in (edge.source, edge.target) if end not in labels]
+    if missing:
+        raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
+    check_edge(edge, labels[edge.source], labels[edge.target])
+
+
+def best_first(hits: Iterable[ScoredId], k: int | None = None) -> list[ScoredId]:
+    """Hits by score, best first, ties by id (so both stores answer alike); the first `k`."""
+    ranked = sorted(hits, key=lambda h: (-h.score, h.id))
+    return ranked if k is None else ranked[:k]
+
+
+NodeRow = tuple[str, str, dict[str, Any]]  # id, label, properties
+EdgeRow = tuple[str, str, str, dict[str, Any]]  # source, type, target, properties
+
+
+def projection(nodes: Iterable[NodeRow], edges: Iterable[EdgeRow]) -> nx.MultiDiGraph:
+    """The networkx shape of a graph, the one every analysis and export reads: node
+    attributes are `label` plus the node's properties; edges are keyed by relationship type
+    and carry `rel` plus their properties."""
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from((node_id, {"label": label, **props}) for node_id, label, props in nodes)
+    graph.add_edges_from((src, dst, rel, {"rel": rel, **props}) for src, rel, dst, props in edges)
+    return graph
+
+
+def subgraph_projection(subgraph: Subgraph) -> nx.MultiDiGraph:
+    """A `Subgraph` (e.g. from `GraphStore.neighbours`) in the shape of `to_networkx()`."""
+    return projection(
+        ((n.id, n.label.value, n.properties()) for n in subgraph.nodes),
+        ((e.source, e.rel.value, e.target, e.properties()) for e in subgraph.edges),
+    )
+
+
+PAGE = 1000
+
+
+def node_pages(
+    store: GraphStore, label: Label, size: int = PAGE, *, after: str = ""
+) -> Iterator[list[Node]]:
+    """Every node with `label` (whose id comes after `after`), in id order, `size` at a time:
+    each page is one store call."""
+    while page := store.list_nodes(label, limit=size, after=after):
+        yield page
+        after = page[-1].id
+
+
+def all_edges(store: GraphStore, size: int = PAGE) -> Iterator[list[Edge]]:
+    """Every edge of the store, a page of nodes' outgoing edges at a time."""
+    for label in Label:
+        for page in node_pages(store, label, size):
+            ids = {n.id for n in page}
+            yield [e for e in store.edges(list(ids), list(RelType)) if e.source in ids]
 
 
 class GraphStore(Protocol):
@@ -95,6 +178,11 @@ class GraphStore(Protocol):
         """Remove a document and every node or edge that only it claimed."""
         ...
 
+    def delete_nodes(self, node_ids: Iterable[str]) -> None:
+        """Remove these nodes with their edges, vectors and every document's claim on them,
+        in one transaction; an id that does not exist is passed over."""
+        ...
+
     def get(self, node_id: str) -> Node:
         """The node with this id; raises `NotFoundError`."""
         ...
@@ -103,8 +191,9 @@ class GraphStore(Protocol):
         """The nodes that exist among `node_ids`, by id."""
         ...
 
-    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
-        """Nodes with this label, ordered by id."""
+    def list_nodes(self, label: Label, *, limit: int = 100, after: str = "") -> list[Node]:
+        """Up to `limit` nodes with this label whose ids come after `after`, ordered by id
+        (pass the last id of a page for the next: `node_pages` walks them all)."""
         ...
 
     def neighbours(

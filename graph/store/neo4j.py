@@ -38,25 +38,22 @@ from lessons.graph.errors import (
     NotFoundError,
     StoreError,
     StoreUnavailableError,
-    ValidationError,
 )
 from lessons.graph.memory import paused_gc
-from lessons.graph.models import (
-    Document,
-    Edge,
-    Label,
-    Node,
-    RelType,
-    check_edge,
-    node_from_properties,
-)
+from lessons.graph.models import Edge, Label, Node, RelType, node_from_properties
 from lessons.graph.settings import DEFAULT_NEO4J_TIMEOUT
 from lessons.graph.store.base import (
     DocumentGraph,
     ScoredId,
     StoreStats,
     Subgraph,
+    best_first,
+    check_edge_ends,
+    check_relabel,
+    projection,
     start_node_ids,
+    the_document,
+    the_node,
 )
 from lessons.graph.text import keyword_terms
 
@@ -312,13 +309,13 @@ class Neo4jStore:
 
         self._write(work)
 
+    def delete_nodes(self, node_ids: Iterable[str]) -> None:
+        self._write(_delete_nodes, list(dict.fromkeys(node_ids)))
+
     # -- reads --------------------------------------------------------------------------
 
     def get(self, node_id: str) -> Node:
-        node = self.get_many([node_id]).get(node_id)
-        if node is None:
-            raise NotFoundError(node_id)
-        return node
+        return the_node(self.get_many([node_id]), node_id)
 
     def get_many(self, node_ids: Iterable[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(node_ids))
@@ -330,12 +327,12 @@ class Neo4jStore:
         )
         return {r["id"]: _node_from_record(r["id"], r["labels"], r["props"]) for r in records}
 
-    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+    def list_nodes(self, label: Label, *, limit: int = 100, after: str = "") -> list[Node]:
         records = self._read(
-            f"MATCH (n:{label.value}) RETURN {_fields('n')} "
-            "ORDER BY n.id SKIP $offset LIMIT $limit",
-            offset=offset,
-            limit=limit if limit >= 0 else 2**62,
+            f"MATCH (n:{NODE}:{label.value}) WHERE n.id > $after RETURN {_fields('n')} "
+            "ORDER BY n.id LIMIT $limit",
+            after=after,
+            limit=limit,
         )
         return [_node_from_record(r["id"], r["labels"], r["props"]) for r in records]
 
@@ -391,8 +388,7 @@ class Neo4jStore:
                 vector=query,
             )
             hits.extend(ScoredId(r["id"], _cosine(r["score"])) for r in records)
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits[:k]
+        return best_first(hits, k)
 
     def nearest(self, label: Label, vectors: Matrix, k: int) -> list[list[ScoredId]]:
         queries = np.asarray(vectors, dtype=float).reshape(len(vectors), -1).tolist()
@@ -409,7 +405,7 @@ class Neo4jStore:
         )
         for r in records:
             found[r["row"]].append(ScoredId(r["id"], _cosine(r["score"])))
-        return [sorted(hits, key=lambda h: (-h.score, h.id)) for hits in found]
+        return [best_first(hits) for hits in found]
 
     def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
         terms = keyword_terms(text)
@@ -428,13 +424,10 @@ class Neo4jStore:
                 k=k,
             )
             hits.extend(ScoredId(r["id"], float(r["score"])) for r in records)
-        hits.sort(key=lambda h: (-h.score, h.id))
-        return hits[:k]
+        return best_first(hits, k)
 
     def document_graph(self, document_id: str) -> DocumentGraph:
-        document = self.get(document_id)
-        if not isinstance(document, Document):
-            raise ValidationError(f"{document_id!r} is a {document.label}, not a document")
+        document = the_document(self.get(document_id))
         claimed = self._read(
             "MATCH (c:NodeClaim {document_id: $doc}) RETURN c.node_id AS id ORDER BY id",
             doc=document_id,
@@ -476,23 +469,21 @@ class Neo4jStore:
 
     @paused_gc
     def to_networkx(self) -> nx.MultiDiGraph:
-        graph = nx.MultiDiGraph()
-        for r in self._read(f"MATCH (n:{NODE}) RETURN {_fields('n')}"):
-            node = _node_from_record(r["id"], r["labels"], r["props"])
-            graph.add_node(node.id, label=node.label.value, **node.properties())
-        for r in self._read(
-            f"MATCH (a:{NODE})-[r]->(b:{NODE}) "
-            "RETURN a.id AS src, type(r) AS rel, b.id AS dst, properties(r) AS rel_props"
-        ):
-            edge = _edge_from_record(r)
-            graph.add_edge(
-                edge.source,
-                edge.target,
-                key=edge.rel.value,
-                rel=edge.rel.value,
-                **edge.properties(),
+        nodes = (
+            _node_from_record(r["id"], r["labels"], r["props"])
+            for r in self._read(f"MATCH (n:{NODE}) RETURN {_fields('n')} ORDER BY n.id")
+        )
+        edges = (
+            _edge_from_record(r)
+            for r in self._read(
+                f"MATCH (a:{NODE})-[r]->(b:{NODE}) "
+                "RETURN a.id AS src, type(r) AS rel, b.id AS dst, properties(r) AS rel_props"
             )
-        return graph
+        )
+        return projection(
+            ((n.id, n.label.value, n.properties()) for n in nodes),
+            ((e.source, e.rel.value, e.target, e.properties()) for e in edges),
+        )
 
     def close(self) -> None:
         self._driver.close()
@@ -558,9 +549,7 @@ def _write_nodes(
     labels = {node_id: label for node_id, (label, _) in stored.items()}
     stored_hashes = {node_id: content for node_id, (_, content) in stored.items()}
     for node, _ in nodes:
-        old = labels.setdefault(node.id, node.label.value)
-        if old != node.label.value:
-            raise ValidationError(f"{node.id!r} is a {old}; it cannot become a {node.label}")
+        check_relabel(node, labels.setdefault(node.id, node.label.value))
     # One query per label, for the same reason as the edges' one query per type.
     by_label: dict[Label, dict[str, dict[str, Any]]] = {}
     for node, _ in nodes:
@@ -601,10 +590,7 @@ def _write_edges(
     known |= _labels(tx, ends - known.keys())
     rows: list[dict[str, Any]] = []
     for edge, doc in edges:
-        missing = [end for end in (edge.source, edge.target) if end not in known]
-        if missing:
-            raise ValidationError(f"{edge.rel} edge refers to missing node(s) {missing}")
-        check_edge(edge, known[edge.source], known[edge.target])
+        check_edge_ends(edge, known)
         rows.append(
             {
                 "src": edge.source,
@@ -671,3 +657,15 @@ def _delete_unclaimed(
         "DETACH DELETE n",
         ids=list(node_ids),
     )
+
+
+def _delete_nodes(tx: neo4j.ManagedTransaction, node_ids: list[str]) -> None:
+    """Delete nodes with their relationships and the claims on both."""
+    tx.run(
+        f"UNWIND $ids AS node_id MATCH (:{NODE} {{id: node_id}})-[r]-(:{NODE}) "
+        "WITH DISTINCT startNode(r).id AS src, type(r) AS rel, endNode(r).id AS dst "
+        "MATCH (c:EdgeClaim {src: src, rel: rel, dst: dst}) DELETE c",
+        ids=node_ids,
+    )
+    tx.run("UNWIND $ids AS node_id MATCH (c:NodeClaim {node_id: node_id}) DELETE c", ids=node_ids)
+    tx.run(f"UNWIND $ids AS node_id MATCH (n:{NODE} {{id: node_id}}) DETACH DELETE n", ids=node_ids)

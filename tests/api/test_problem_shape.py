@@ -91,7 +91,7 @@ def test_store_unavailable_is_503_with_retry_after(
 class BrokenStore(SqliteStore):
     """A real store whose listing fails the way a bug would (to pin the 500 shape)."""
 
-    def list_nodes(self, label: Label, *, limit: int = 100, offset: int = 0) -> list[Node]:
+    def list_nodes(self, label: Label, *, limit: int = 100, after: str = "") -> list[Node]:
         raise RuntimeError("secret internals")
 
 

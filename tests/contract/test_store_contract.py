@@ -31,7 +31,7 @@ from lessons.graph.models import (
     RelType,
     Team,
 )
-from lessons.graph.store import DocumentGraph, GraphStore
+from lessons.graph.store import DocumentGraph, GraphStore, all_edges, node_pages
 
 DIMENSION = 384  # what the stores index; the leading values say where a vector points
 
@@ -162,8 +162,11 @@ def test_list_by_label_is_ordered_and_paged(store: GraphStore) -> None:
     causes = [Cause(id=f"cause:{i:02d}", name=f"c{i}") for i in range(12)]
     store.upsert_nodes([*causes, Team(id="team:t", name="t")])
     assert store.list_nodes(Label.CAUSE, limit=5) == causes[:5]
-    assert store.list_nodes(Label.CAUSE, limit=5, offset=10) == causes[10:]
+    assert store.list_nodes(Label.CAUSE, limit=5, after=causes[9].id) == causes[10:]
+    assert store.list_nodes(Label.CAUSE, after="cause:05x") == causes[6:]
     assert store.list_nodes(Label.TEAM) == [Team(id="team:t", name="t")]
+    assert [n for page in node_pages(store, Label.CAUSE, 5) for n in page] == causes
+    assert [len(page) for page in node_pages(store, Label.CAUSE, 4)] == [4, 4, 4]
 
 
 def chain_graph(store: GraphStore) -> None:
@@ -371,6 +374,41 @@ def test_deleting_a_document_keeps_shared_and_hand_made_nodes(store: GraphStore)
     assert store.stats().nodes == {"Practice": 1}
     with pytest.raises(NotFoundError):
         store.delete_document("document:two")
+
+
+def test_deleting_nodes_takes_their_edges_vectors_text_and_claims(store: GraphStore) -> None:
+    two_documents(store)
+    store.upsert_nodes([Lesson(id="by-hand", text="shared lesson")])
+    store.upsert_edges([Edge(source="f-one", rel=RelType.TAUGHT, target="by-hand")])
+    before = store.revision()
+    store.delete_nodes(["f-one", "f-one/lesson-1", "by-hand", "never-there"])
+    assert store.revision() != before
+    assert store.get_many(["f-one", "f-one/lesson-1", "by-hand"]) == {}
+    assert store.stats().edges == {"CAUSED_BY": 1, "TAUGHT": 1, "DOCUMENTED_IN": 1}
+    assert [h.id for h in store.vector_search([Label.FAILURE], unit(1, 0), 5)] == ["f-two"]
+    assert store.keyword_search([Label.LESSON], "lesson", 5)[0].id == "f-two/lesson-1"
+    assert len(store.keyword_search([Label.LESSON], "lesson", 5)) == 1
+    assert store.vectors(["f-one"]) == {}
+    said = store.document_graph("document:one")  # the document stays, saying less
+    assert {n.id for n in said.nodes} == {"cause:shared"}
+    assert said.edges == []
+    # Written again by hand, the failure and its link belong to no document any more.
+    store.upsert_nodes([Failure(id="f-one", title="one", summary="s")])
+    store.upsert_edges([Edge(source="f-one", rel=RelType.CAUSED_BY, target="cause:shared")])
+    store.delete_document("document:one")
+    assert store.stats().nodes == {"Failure": 2, "Cause": 1, "Lesson": 1, "Document": 1}
+    assert store.stats().edges == {"CAUSED_BY": 2, "TAUGHT": 1, "DOCUMENTED_IN": 1}
+    store.delete_nodes([])
+    assert store.stats().total_nodes == 5
+
+
+def test_all_edges_lists_every_edge_once(store: GraphStore) -> None:
+    two_documents(store)
+    chain_graph(store)
+    listed = [e for page in all_edges(store, size=2) for e in page]
+    assert len(listed) == len({e.key for e in listed}) == store.stats().total_edges
+    projected = {(s, r, t) for s, t, r in store.to_networkx().edges(keys=True)}
+    assert {e.key for e in listed} == projected
 
 
 def test_edges_claimed_for_a_document_go_with_it(store: GraphStore) -> None:
