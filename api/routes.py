@@ -18,6 +18,16 @@ from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from lessons.api import paging
+from lessons.api.paging import (
+    MAX_PAGE,
+    CausePage,
+    ComponentPage,
+    FailurePage,
+    PracticePage,
+    SearchResults,
+    SearchType,
+)
 from lessons.api.problems import problem_docs
 from lessons.api.security import KeyCheckedRoute, require_read, require_write
 from lessons.api.services import EmbedderDep, ProjectionDep, StoreDep, services
@@ -30,36 +40,31 @@ from lessons.api.uploads import (
     record_sources,
     upload_sources,
 )
-from lessons.graph import failures as service
-from lessons.graph import insights
-from lessons.graph.failures import (
-    MAX_DEPTH,
-    MAX_PAGE,
+from lessons.graph import facts, insights, reads
+from lessons.graph.inputs import (
     ActionDraft,
-    CauseDetail,
     CauseLink,
-    CausePage,
-    ComponentDetail,
-    ComponentPage,
     Day,
     ExperimentDraft,
     FailureChanges,
     FailureDraft,
     FailureFilter,
-    FailureGraph,
-    FailurePage,
     LessonDraft,
     Moment,
-    PracticeDetail,
     PracticeLink,
-    PracticePage,
     RecurrenceLink,
-    SearchResults,
-    SearchType,
 )
 from lessons.graph.models import Action, Experiment, Lesson, Practice
+from lessons.graph.reads import (
+    MAX_DEPTH,
+    CauseDetail,
+    CauseView,
+    ComponentDetail,
+    FailureContext,
+    FailureGraph,
+    PracticeDetail,
+)
 from lessons.graph.recognize import Recognition, RecognizeQuery, recognize
-from lessons.graph.search import CauseView, FailureContext
 from lessons.graph.sensemaking import CauseSuggestion, Explanation, explain, suggest_causes
 from lessons.ingest.pipeline import ingest
 
@@ -95,7 +100,7 @@ def search_endpoint(
     """Past failures like `q` (vector and keyword search fused), each with why it matched and
     what it taught; or causes, practices or components like `q` with the failures sharing
     them."""
-    return service.search_page(store, embedder, q, type=type, limit=limit, cursor=cursor)
+    return paging.search_page(store, embedder, q, type=type, limit=limit, cursor=cursor)
 
 
 def _text_in(field: str) -> dict[str, Any]:
@@ -164,7 +169,7 @@ def list_failures(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    return service.list_failures(store, where, limit=limit, cursor=cursor)
+    return paging.failures_page(store, where, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -178,7 +183,7 @@ def create_failure(
     store: StoreDep, embedder: EmbedderDep, draft: FailureDraft, response: Response
 ) -> FailureContext:
     """Record a new failure, with the components it affected and its team."""
-    context = service.create_failure(store, embedder, draft)
+    context = facts.create_failure(store, embedder, draft)
     response.headers["Location"] = f"/v1/failures/{quote(context.failure.id)}"  # ASCII
     return context
 
@@ -188,7 +193,7 @@ def create_failure(
 )
 def get_failure(store: StoreDep, failure_id: FailureIdPath) -> FailureContext:
     """A failure with its causes, experiments, lessons, practices, actions and recurrences."""
-    return service.get_failure(store, failure_id)
+    return reads.get_failure(store, failure_id)
 
 
 @router.patch(
@@ -201,7 +206,7 @@ def update_failure(
     store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, changes: FailureChanges
 ) -> FailureContext:
     """Change a failure's properties (fields left out stay as they are)."""
-    return service.update_failure(store, embedder, failure_id, changes)
+    return facts.update_failure(store, embedder, failure_id, changes)
 
 
 @router.delete(
@@ -214,7 +219,7 @@ def update_failure(
 def delete_failure(store: StoreDep, failure_id: FailureIdPath) -> Response:
     """Delete a failure with its own experiments, lessons and actions (shared causes,
     components and practices stay while other failures use them)."""
-    service.delete_failure(store, failure_id)
+    facts.delete_failure(store, failure_id)
     return Response(status_code=204)
 
 
@@ -230,7 +235,7 @@ def failure_graph(
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="hops from the failure")] = 1,
 ) -> FailureGraph:
     """The failure's neighbourhood within `depth` hops, as nodes and edges for drawing."""
-    return service.failure_graph(store, failure_id, depth)
+    return reads.failure_graph(store, failure_id, depth)
 
 
 @router.get(
@@ -276,7 +281,7 @@ def add_cause(
 ) -> CauseView:
     """Link a cause to the failure with its role (root, trigger, contributing); an existing
     cause is found by name or id, and linking it again changes the role."""
-    return service.add_cause(store, embedder, failure_id, link)
+    return facts.add_cause(store, embedder, failure_id, link)
 
 
 @router.post("/failures/{failure_id}/experiments", **SUB_RESOURCE)  # type: ignore[arg-type]
@@ -284,7 +289,7 @@ def add_experiment(
     store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: ExperimentDraft
 ) -> Experiment:
     """Add an experiment (hypothesis, method, outcome, finding) and the causes it tested."""
-    return service.add_experiment(store, embedder, failure_id, draft)
+    return facts.add_experiment(store, embedder, failure_id, draft)
 
 
 @router.post("/failures/{failure_id}/lessons", **SUB_RESOURCE)  # type: ignore[arg-type]
@@ -292,7 +297,7 @@ def add_lesson(
     store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: LessonDraft
 ) -> Lesson:
     """Add a lesson the failure taught, and the practices it was adopted as."""
-    return service.add_lesson(store, embedder, failure_id, draft)
+    return facts.add_lesson(store, embedder, failure_id, draft)
 
 
 @router.post("/failures/{failure_id}/practices", **SUB_RESOURCE)  # type: ignore[arg-type]
@@ -300,7 +305,7 @@ def add_practice(
     store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, link: PracticeLink
 ) -> Practice:
     """Adopt a practice after the failure, as one of its lessons (or a new lesson)."""
-    return service.add_practice(store, embedder, failure_id, link)
+    return facts.add_practice(store, embedder, failure_id, link)
 
 
 @router.post("/failures/{failure_id}/actions", **SUB_RESOURCE)  # type: ignore[arg-type]
@@ -308,7 +313,7 @@ def add_action(
     store: StoreDep, embedder: EmbedderDep, failure_id: FailureIdPath, draft: ActionDraft
 ) -> Action:
     """Add a follow-up item, optionally implementing a practice."""
-    return service.add_action(store, embedder, failure_id, draft)
+    return facts.add_action(store, embedder, failure_id, draft)
 
 
 @router.post("/failures/{failure_id}/recurrences", **SUB_RESOURCE)  # type: ignore[arg-type]
@@ -316,7 +321,7 @@ def add_recurrence(
     store: StoreDep, failure_id: FailureIdPath, link: RecurrenceLink
 ) -> FailureContext:
     """Record that the failure is a recurrence of an earlier one (`RECURRENCE_OF`)."""
-    return service.add_recurrence(store, failure_id, link)
+    return facts.add_recurrence(store, failure_id, link)
 
 
 # -- causes, practices, components ---------------------------------------------------------
@@ -325,19 +330,19 @@ def add_recurrence(
 @router.get("/causes", tags=["shared"], dependencies=READ)
 def list_causes(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> CausePage:
     """Causes ordered by id, each with the failures it contributed to."""
-    return service.list_causes(store, limit=limit, cursor=cursor)
+    return paging.causes_page(store, limit=limit, cursor=cursor)
 
 
 @router.get("/causes/{cause}", tags=["shared"], dependencies=READ, responses=problem_docs(404))
 def get_cause(store: StoreDep, cause: RefPath) -> CauseDetail:
     """A cause (id or name) with the failures it contributed to and the practices for it."""
-    return service.get_cause(store, cause)
+    return reads.get_cause(store, cause)
 
 
 @router.get("/practices", tags=["shared"], dependencies=READ)
 def list_practices(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> PracticePage:
     """Practices ordered by id, each with the failures that led to it."""
-    return service.list_practices(store, limit=limit, cursor=cursor)
+    return paging.practices_page(store, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -345,13 +350,13 @@ def list_practices(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) ->
 )
 def get_practice(store: StoreDep, practice: RefPath) -> PracticeDetail:
     """A practice (id or name) with the failures that led to it and the causes it addresses."""
-    return service.get_practice(store, practice)
+    return reads.get_practice(store, practice)
 
 
 @router.get("/components", tags=["shared"], dependencies=READ)
 def list_components(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -> ComponentPage:
     """Components ordered by id, each with the failures that affected it."""
-    return service.list_components(store, limit=limit, cursor=cursor)
+    return paging.components_page(store, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -359,7 +364,7 @@ def list_components(store: StoreDep, limit: Limit = 20, cursor: Cursor = None) -
 )
 def get_component(store: StoreDep, component: RefPath) -> ComponentDetail:
     """A component (id or name) with the failures that affected it."""
-    return service.get_component(store, component)
+    return reads.get_component(store, component)
 
 
 # -- import --------------------------------------------------------------------------------

@@ -41,9 +41,9 @@ from common import RESULTS_DIR, load_model, machine_info, percentile
 from generate import DEFAULT_SEED
 from search import build_store, cached_vectors, failure_texts, make_queries
 
+from lessons.api.paging import search_page
 from lessons.api.services import SerialEmbedder
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.failures import search_page
 from lessons.graph.recognize import RecognizeQuery, recognize
 from lessons.graph.store import SqliteStore
 

@@ -61,13 +61,8 @@ from generate import DEFAULT_SEED, generate_records
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.models import Document, Edge, Failure, Label, Node, RelType
-from lessons.graph.search import (
-    CANDIDATES,
-    failure_context,
-    matched_terms,
-    reciprocal_rank_fusion,
-    search,
-)
+from lessons.graph.reads import failure_context
+from lessons.graph.search import CANDIDATES, matched_terms, reciprocal_rank_fusion, search
 from lessons.graph.store import SqliteStore
 from lessons.ingest.mapping import build_document_graph
 from lessons.ingest.record import PostmortemRecord

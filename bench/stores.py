@@ -50,7 +50,8 @@ from search import cached_vectors, document_batches, failure_texts, make_queries
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
 from lessons.graph.models import Document, Label
-from lessons.graph.search import CANDIDATES, SearchHit, failure_contexts, search
+from lessons.graph.reads import failure_contexts
+from lessons.graph.search import CANDIDATES, SearchHit, search
 from lessons.graph.store import DocumentGraph, GraphStore, SqliteStore
 from lessons.graph.store.neo4j import NODE, Neo4jStore
 from lessons.ingest.mapping import build_document_graph

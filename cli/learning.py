@@ -1,7 +1,7 @@
 """Commands that record what was worked out and learned about a failure, one fact at a time:
 `cause`, `experiment`, `lesson`, `practice`, `action` and `recurrence`.
 
-They call the same service functions as the HTTP API (`lessons.graph.failures`). What they
+They call the same service functions as the HTTP API (`lessons.graph.facts`). What they
 write belongs to no document, so re-importing a postmortem never removes it.
 """
 
@@ -12,19 +12,21 @@ from datetime import date, datetime
 import click
 
 from lessons.cli.session import Session
-from lessons.graph.failures import (
-    ActionDraft,
-    CauseLink,
-    ExperimentDraft,
-    LessonDraft,
-    PracticeLink,
-    RecurrenceLink,
+from lessons.graph.facts import (
     add_action,
     add_cause,
     add_experiment,
     add_lesson,
     add_practice,
     add_recurrence,
+)
+from lessons.graph.inputs import (
+    ActionDraft,
+    CauseLink,
+    ExperimentDraft,
+    LessonDraft,
+    PracticeLink,
+    RecurrenceLink,
 )
 from lessons.graph.models import CauseRole, CauseStatus, ExperimentOutcome, PracticeStatus
 

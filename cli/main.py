@@ -43,8 +43,9 @@ from lessons.cli.recognize import (
 from lessons.cli.serve import serve_command
 from lessons.cli.session import Session, echo_json
 from lessons.graph.errors import LessonsError, StoreUnavailableError
+from lessons.graph.reads import FailureContext, Source, get_failure
 from lessons.graph.recognize import RecognizeQuery, recognize
-from lessons.graph.search import FailureContext, SearchHit, Source, failure_context, search
+from lessons.graph.search import SearchHit, search
 from lessons.graph.settings import Settings
 from lessons.graph.store import NEO4J_SCHEMES, GraphStore, SqliteStore
 from lessons.graph.store.sqlite import sqlite_path_from_url
@@ -480,7 +481,7 @@ def show_command(session: Session, failure_id: str, as_json: bool) -> None:
     Example:
       lessons show 2024-03-12-checkout-db-pool
     """
-    context = failure_context(session.store, failure_id)
+    context = get_failure(session.store, failure_id)
     if as_json:
         echo_json(context.model_dump(mode="json"))
     else:

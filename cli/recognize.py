@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from lessons.cli.session import Session, echo_json
+from lessons.graph.reads import FailureContext
 from lessons.graph.recognize import Recognition, RecognizeQuery, Verdict, recognize, record
 from lessons.graph.resolution import unmerge
-from lessons.graph.search import FailureContext
 from lessons.graph.sensemaking import explain, suggest_causes, to_dot, to_text
 
 VERDICT_STYLE = {

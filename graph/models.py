@@ -69,6 +69,11 @@ class CauseRole(StrEnum):
     CONTRIBUTING = "contributing"
 
 
+def role_rank(role: CauseRole) -> int:
+    """Where causes of this role come in a failure's list: root, trigger, contributing."""
+    return list(CauseRole).index(role)
+
+
 class CauseStatus(StrEnum):
     """Where a cause stands while a failure is being made sense of: competing hypotheses
     stay `proposed` side by side until evidence accepts or rejects them."""

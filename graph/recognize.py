@@ -36,7 +36,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from lessons.graph.embeddings import Embedder
 from lessons.graph.errors import ValidationError
-from lessons.graph.failures import CauseLink, FailureDraft, create_failure
+from lessons.graph.facts import create_failure
+from lessons.graph.inputs import CauseLink, FailureDraft
 from lessons.graph.models import (
     CauseRole,
     Failure,
@@ -45,13 +46,9 @@ from lessons.graph.models import (
     PracticeStatus,
     RelType,
 )
+from lessons.graph.reads import FailureContext, failure_contexts
 from lessons.graph.resolution import resolve_names
-from lessons.graph.search import (
-    FailureContext,
-    failure_contexts,
-    matched_terms,
-    reciprocal_rank_fusion,
-)
+from lessons.graph.search import matched_terms, reciprocal_rank_fusion
 from lessons.graph.store import GraphStore
 from lessons.graph.text import keyword_terms, split_passages
 

@@ -19,6 +19,7 @@ The decision to merge is recorded on the edges that used the other name (`Edge.a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Sequence
@@ -236,6 +237,30 @@ def resolve_names(
         if match is not None:
             found[(label, name)] = match
     return found
+
+
+def resolve_ref(store: GraphStore, label: Label, ref: str) -> Node | None:
+    """The stored node with this label whose id is `ref`, or whose id comes from the name
+    `ref`: how a name or id given by a caller is looked up (never by meaning)."""
+    candidates = [ref]
+    with contextlib.suppress(ValidationError):  # a name with no letters names no entity
+        candidates.append(entity_id(label, ref))
+    found = store.get_many(candidates)
+    for candidate in candidates:
+        node = found.get(candidate)
+        if node is not None and node.label is label:
+            return node
+    return None
+
+
+def find_entity(store: GraphStore, embedder: Embedder, label: Label, ref: str) -> str | None:
+    """The id of the stored entity `ref` names: the node with that id, else the entity its
+    name resolves to by the import's rule (`resolve_names`), so that "database connection
+    pool exhausted" written by hand finds the cause an import merged that name into."""
+    node = resolve_ref(store, label, ref)
+    if node is not None:
+        return node.id
+    return resolve_names(store, embedder, [(label, ref)]).get((label, ref))
 
 
 @dataclass(frozen=True)

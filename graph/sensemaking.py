@@ -14,7 +14,6 @@ from datetime import date
 from pydantic import BaseModel
 
 from lessons.graph.embeddings import Embedder
-from lessons.graph.errors import ValidationError
 from lessons.graph.models import (
     Action,
     Cause,
@@ -22,12 +21,16 @@ from lessons.graph.models import (
     CauseStatus,
     Edge,
     Experiment,
+    ExperimentOutcome,
     Failure,
     Lesson,
     Node,
     Practice,
+    PracticeStatus,
     RelType,
+    role_rank,
 )
+from lessons.graph.reads import the_failure
 from lessons.graph.recognize import RecognizeQuery, recognize
 from lessons.graph.store import GraphStore
 
@@ -37,7 +40,7 @@ class PracticeNote(BaseModel):
 
     id: str
     name: str
-    status: str
+    status: PracticeStatus
     adopted_at: date | None
     actions: list[str] = []
 
@@ -47,7 +50,7 @@ class TestNote(BaseModel):
 
     id: str
     hypothesis: str
-    outcome: str
+    outcome: ExperimentOutcome
     finding: str | None
 
 
@@ -56,8 +59,8 @@ class CauseNote(BaseModel):
 
     id: str
     name: str
-    role: str
-    status: str
+    role: CauseRole
+    status: CauseStatus
     evidence: str | None
     tested_by: list[TestNote] = []
     addressed_by: list[PracticeNote] = []
@@ -88,11 +91,10 @@ _PARTS = [RelType.INVESTIGATED_BY, RelType.TESTED, RelType.TAUGHT, RelType.ADOPT
 
 
 def explain(store: GraphStore, failure_id: str) -> Explanation:
-    """The causal neighbourhood of a failure, in four store calls."""
+    """The causal neighbourhood of a failure, in five store calls; `NotFoundError` unless
+    `failure_id` is a failure's (the answer `show` and `GET /v1/failures/{id}` give)."""
+    failure = the_failure(store, failure_id)
     around = store.neighbours(failure_id)
-    failure = around.nodes[0]
-    if not isinstance(failure, Failure):
-        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
     parts = store.neighbours(failure_id, _PARTS, depth=2)
     nodes: dict[str, Node] = {n.id: n for n in [*around.nodes, *parts.nodes]}
     causes = [nodes[e.target] for e in around.edges if e.rel is RelType.CAUSED_BY]
@@ -119,7 +121,7 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
         return PracticeNote(
             id=practice.id,
             name=practice.name,
-            status=practice.status.value,
+            status=practice.status,
             adopted_at=practice.adopted_at,
             actions=actions,
         )
@@ -132,7 +134,7 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
         note = TestNote(
             id=experiment.id,
             hypothesis=experiment.hypothesis,
-            outcome=experiment.outcome.value,
+            outcome=experiment.outcome,
             finding=experiment.finding,
         )
         covered = targets(experiment.id, RelType.TESTED)
@@ -140,7 +142,7 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
             tested.setdefault(cause.id, []).append(note)
         if not covered:
             explanation.untested_experiments.append(note)
-    for cause in sorted(causes, key=lambda c: (_ROLE_ORDER.index(_role(caused_by[c.id])), c.id)):
+    for cause in sorted(causes, key=lambda c: (role_rank(_role(caused_by[c.id])), c.id)):
         assert isinstance(cause, Cause)
         link = caused_by[cause.id]
         explanation.causes.append(
@@ -148,7 +150,7 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
                 id=cause.id,
                 name=cause.name,
                 role=_role(link),
-                status=(link.status or CauseStatus.ACCEPTED).value,
+                status=link.status or CauseStatus.ACCEPTED,
                 evidence=link.evidence,
                 tested_by=tested.get(cause.id, []),
                 addressed_by=[
@@ -176,11 +178,8 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
     return explanation
 
 
-_ROLE_ORDER = ["root", "trigger", "contributing"]
-
-
-def _role(edge: Edge) -> str:
-    return (edge.role or CauseRole.ROOT).value
+def _role(edge: Edge) -> CauseRole:
+    return edge.role or CauseRole.ROOT
 
 
 def to_text(explanation: Explanation) -> str:
@@ -267,9 +266,7 @@ def suggest_causes(
 ) -> list[CauseSuggestion]:
     """Causes of the past failures most like this one that it does not have yet, ranked by
     the summed confidence of the failures they come from."""
-    failure = store.get(failure_id)
-    if not isinstance(failure, Failure):
-        raise ValidationError(f"{failure_id!r} is a {failure.label}, not a failure")
+    failure = the_failure(store, failure_id)
     own = {e.target for e in store.neighbours(failure_id, [RelType.CAUSED_BY]).edges}
     query = RecognizeQuery(title=failure.title, description=failure.summary)
     found: dict[str, CauseSuggestion] = {}

@@ -1,4 +1,5 @@
-"""The failure service functions (lessons.graph.failures) on both stores, with the real model."""
+"""The failure service functions (lessons.graph.facts, reads and the API's pages) on both
+stores, with the real model."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lessons.graph import failures as service
+from lessons.api import paging
+from lessons.graph import facts, reads
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import AlreadyExistsError, NotFoundError, ValidationError
-from lessons.graph.failures import (
+from lessons.graph.inputs import (
     ActionDraft,
     CauseLink,
     ExperimentDraft,
@@ -33,7 +35,7 @@ def draft(**fields: object) -> FailureDraft:
 
 
 def test_create_get_update_and_delete(store: GraphStore, embedder: CachingEmbedder) -> None:
-    made = service.create_failure(store, embedder, draft(components=["api"], team="Payments"))
+    made = facts.create_failure(store, embedder, draft(components=["api"], team="Payments"))
     assert made.failure.id == "checkout-down" and made.components == ["api"]
     assert store.vectors(["checkout-down", "component:api", "team:payments"]).keys() == {
         "checkout-down",
@@ -41,58 +43,58 @@ def test_create_get_update_and_delete(store: GraphStore, embedder: CachingEmbedd
         "team:payments",
     }
     with pytest.raises(AlreadyExistsError):
-        service.create_failure(store, embedder, draft(id="checkout-down"))
-    assert service.create_failure(store, embedder, draft()).failure.id == "checkout-down-2"
+        facts.create_failure(store, embedder, draft(id="checkout-down"))
+    assert facts.create_failure(store, embedder, draft()).failure.id == "checkout-down-2"
 
     before = store.vectors(["checkout-down"])["checkout-down"]
-    kept = service.update_failure(store, embedder, "checkout-down", FailureChanges(severity="SEV2"))
+    kept = facts.update_failure(store, embedder, "checkout-down", FailureChanges(severity="SEV2"))
     assert kept.failure.severity == "SEV2" and kept.failure.title == "Checkout down"
     assert (store.vectors(["checkout-down"])["checkout-down"] == before).all()
-    service.update_failure(store, embedder, "checkout-down", FailureChanges(title="DNS broken"))
+    facts.update_failure(store, embedder, "checkout-down", FailureChanges(title="DNS broken"))
     assert not (store.vectors(["checkout-down"])["checkout-down"] == before).all()
 
-    service.delete_failure(store, "checkout-down")
+    facts.delete_failure(store, "checkout-down")
     with pytest.raises(NotFoundError):
-        service.get_failure(store, "checkout-down")
+        reads.get_failure(store, "checkout-down")
     with pytest.raises(NotFoundError):
-        service.delete_failure(store, "component:api")  # not a failure
+        facts.delete_failure(store, "component:api")  # not a failure
     assert store.get("component:api").label is Label.COMPONENT  # still shared by nothing
 
 
 def test_parts_are_linked_and_deleted_with_their_failure(
     store: GraphStore, embedder: CachingEmbedder
 ) -> None:
-    fid = service.create_failure(store, embedder, draft()).failure.id
-    service.create_failure(store, embedder, draft(id="other"))
-    service.add_cause(store, embedder, "other", CauseLink(name="Leak"))
-    cause = service.add_cause(store, embedder, fid, CauseLink(name="leak", role=CauseRole.TRIGGER))
+    fid = facts.create_failure(store, embedder, draft()).failure.id
+    facts.create_failure(store, embedder, draft(id="other"))
+    facts.add_cause(store, embedder, "other", CauseLink(name="Leak"))
+    cause = facts.add_cause(store, embedder, fid, CauseLink(name="leak", role=CauseRole.TRIGGER))
     assert cause.id == "cause:leak" and cause.name == "Leak"  # the existing one, by name
-    experiment = service.add_experiment(
+    experiment = facts.add_experiment(
         store, embedder, fid, ExperimentDraft(hypothesis="h", tested_causes=["cause:leak"])
     )
-    lesson = service.add_lesson(store, embedder, fid, LessonDraft(text="l", adopted_as=["P"]))
-    second = service.add_lesson(store, embedder, fid, LessonDraft(text="m"))
+    lesson = facts.add_lesson(store, embedder, fid, LessonDraft(text="l", adopted_as=["P"]))
+    second = facts.add_lesson(store, embedder, fid, LessonDraft(text="m"))
     assert (lesson.id, second.id) == (f"{fid}/added-lesson-1", f"{fid}/added-lesson-2")
-    service.add_practice(store, embedder, fid, PracticeLink(name="Q", lesson_id=second.id))
-    action = service.add_action(store, embedder, fid, ActionDraft(text="a", implements="Q"))
-    service.add_recurrence(store, fid, RecurrenceLink(of="other"))
+    facts.add_practice(store, embedder, fid, PracticeLink(name="Q", lesson_id=second.id))
+    action = facts.add_action(store, embedder, fid, ActionDraft(text="a", implements="Q"))
+    facts.add_recurrence(store, fid, RecurrenceLink(of="other"))
 
-    context = service.get_failure(store, fid)
+    context = reads.get_failure(store, fid)
     assert [(c.id, c.role) for c in context.causes] == [("cause:leak", "trigger")]
     assert context.experiments[0].tested_causes == ["Leak"]
     assert {p.name for p in context.practices} == {"P", "Q"}
     assert context.recurrence_of == ["other"]
-    assert [f.id for f in service.get_practice(store, "Q").failures] == [fid]
+    assert [f.id for f in reads.get_practice(store, "Q").failures] == [fid]
 
-    service.delete_failure(store, fid)
+    facts.delete_failure(store, fid)
     assert store.get_many([experiment.id, lesson.id, second.id, action.id]) == {}
-    assert [f.id for f in service.get_cause(store, "Leak").failures] == ["other"]
-    assert service.get_failure(store, "other").recurred_as == []
+    assert [f.id for f in reads.get_cause(store, "Leak").failures] == ["other"]
+    assert reads.get_failure(store, "other").recurred_as == []
 
 
 def test_list_with_filters_and_cursor(store: GraphStore, embedder: CachingEmbedder) -> None:
     for n in range(7):
-        service.create_failure(
+        facts.create_failure(
             store,
             embedder,
             draft(
@@ -107,7 +109,7 @@ def test_list_with_filters_and_cursor(store: GraphStore, embedder: CachingEmbedd
         seen: list[str] = []
         cursor = None
         while True:
-            page = service.list_failures(store, where, limit=limit, cursor=cursor)
+            page = paging.failures_page(store, where, limit=limit, cursor=cursor)
             seen += [f.id for f in page.items]
             if page.next_cursor is None:
                 return seen
@@ -119,9 +121,9 @@ def test_list_with_filters_and_cursor(store: GraphStore, embedder: CachingEmbedd
     since = FailureFilter(occurred_from=datetime(2024, 1, 6, tzinfo=UTC))
     assert walk(since, 5) == ["f5", "f6"]
     with pytest.raises(ValidationError, match="cursor"):
-        service.list_failures(store, cursor=service.list_causes(store).next_cursor or "eyJ9")
+        paging.failures_page(store, cursor=paging.causes_page(store).next_cursor or "eyJ9")
     with pytest.raises(ValidationError, match="limit"):
-        service.list_failures(store, limit=0)
+        paging.failures_page(store, limit=0)
 
 
 def test_delete_an_imported_failure(store: GraphStore, embedder: CachingEmbedder) -> None:
@@ -132,17 +134,17 @@ def test_delete_an_imported_failure(store: GraphStore, embedder: CachingEmbedder
         ]
     )
     assert ingest(store, embedder, sources).ok
-    service.delete_failure(store, "2023-02-14-checkout-db-pool")
+    facts.delete_failure(store, "2023-02-14-checkout-db-pool")
     assert "2023-02-14-checkout-db-pool" not in store.get_many(["2023-02-14-checkout-db-pool"])
     assert not [n for n in store.list_nodes(Label.LESSON) if n.id.startswith("2023-02-14")]
-    assert service.get_failure(store, "2023-09-14-psp-upstream-outage").lessons
+    assert reads.get_failure(store, "2023-09-14-psp-upstream-outage").lessons
     assert ingest(store, embedder, sources[:1]).results[0].status == "unchanged"
 
 
 def test_add_practice_looks_the_practice_up_once(
     store: GraphStore, embedder: CachingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fid = service.create_failure(store, embedder, draft()).failure.id
+    fid = facts.create_failure(store, embedder, draft()).failure.id
     asked: list[list[str]] = []
     get_many = store.get_many
 
@@ -153,13 +155,13 @@ def test_add_practice_looks_the_practice_up_once(
 
     monkeypatch.setattr(store, "get_many", recording)
     link = PracticeLink(name="Canary deploys", status=PracticeStatus.PROPOSED)
-    new = service.add_practice(store, embedder, fid, link)
+    new = facts.add_practice(store, embedder, fid, link)
     assert (new.id, new.status) == ("practice:canary-deploys", PracticeStatus.PROPOSED)
     assert [ids for ids in asked if "Canary deploys" in ids] == [
         ["Canary deploys", "practice:canary-deploys"]
     ]
     asked.clear()
     link = PracticeLink(name="canary deploys", status=PracticeStatus.ADOPTED)
-    adopted = service.add_practice(store, embedder, fid, link)
+    adopted = facts.add_practice(store, embedder, fid, link)
     assert (adopted.id, adopted.name, adopted.status) == (new.id, new.name, PracticeStatus.ADOPTED)
     assert len([ids for ids in asked if "canary deploys" in ids]) == 1

@@ -10,8 +10,8 @@ import pytest
 
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import ValidationError
-from lessons.graph.failures import get_failure
 from lessons.graph.models import Cause, Component, Failure, Label, Practice, RelType, Team
+from lessons.graph.reads import get_failure
 from lessons.graph.recognize import RecognizeQuery, recognize, record
 from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import FileStatus, discover, ingest

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
-from lessons.graph.failures import FailureChanges, FailureDraft, create_failure, update_failure
+from lessons.graph.facts import create_failure, update_failure
+from lessons.graph.inputs import FailureChanges, FailureDraft
 from lessons.graph.models import Failure, PracticeStatus
+from lessons.graph.reads import FailureContext, PracticeView
 from lessons.graph.recognize import (
     RecognizeQuery,
     Verdict,
@@ -18,7 +20,6 @@ from lessons.graph.recognize import (
     record,
     recurred_despite_practice,
 )
-from lessons.graph.search import FailureContext, PracticeView
 from lessons.graph.store import GraphStore, SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
 from lessons.ingest.pipeline import discover, ingest

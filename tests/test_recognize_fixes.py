@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.failures import CauseLink, add_cause
+from lessons.graph.facts import add_cause
+from lessons.graph.inputs import CauseLink
 from lessons.graph.models import CauseRole, Failure
+from lessons.graph.reads import FailureContext
 from lessons.graph.recognize import (
     LIKELY_THRESHOLD,
     Match,
@@ -20,7 +22,6 @@ from lessons.graph.recognize import (
     recognize,
     record,
 )
-from lessons.graph.search import FailureContext
 from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import discover, ingest
 

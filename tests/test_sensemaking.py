@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.failures import CauseLink, add_cause
+from lessons.graph.facts import add_cause
+from lessons.graph.inputs import CauseLink
 from lessons.graph.models import (
     Action,
     Cause,

@@ -1,0 +1,371 @@
+"""Writing a failure and what was learned from it, one fact at a time: create, change and
+delete failures; add causes (with their role and standing), experiments, lessons, practices,
+actions and recurrence links. The HTTP API, the CLI and `recognize --record` call these.
+
+What is written here is written *by hand*: no document claims it, so re-importing a document
+never removes it. Shared entities (causes, components, teams, practices) are found by the
+import's rule (`find_entity`) and never overwritten when they exist already; parts that
+belong to one failure get ids under the failure's id (`<failure>/added-lesson-1`, ...), a
+namespace the import never uses, so a later import of the failure's document cannot
+overwrite them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from lessons.graph.embeddings import Embedder, node_vectors
+from lessons.graph.errors import AlreadyExistsError, UnknownReferenceError, ValidationError
+from lessons.graph.inputs import (
+    ActionDraft,
+    CauseLink,
+    ExperimentDraft,
+    FailureChanges,
+    FailureDraft,
+    LessonDraft,
+    PracticeLink,
+    RecurrenceLink,
+    as_utc,
+)
+from lessons.graph.models import (
+    Action,
+    Cause,
+    Component,
+    Edge,
+    Experiment,
+    Failure,
+    Label,
+    Lesson,
+    Node,
+    Practice,
+    PracticeStatus,
+    RelType,
+    Team,
+    entity_id,
+    failure_id,
+    slugify,
+)
+from lessons.graph.reads import CauseView, FailureContext, failure_context, the_failure
+from lessons.graph.resolution import find_entity
+from lessons.graph.store import GraphStore
+
+# Allocating an id and writing under it happen under this lock, so two requests of one
+# process never take the same id. (Several processes writing the same failure's parts at
+# the same instant could still collide; the last write wins.)
+_allocating = threading.Lock()
+
+
+def create_failure(
+    store: GraphStore,
+    embedder: Embedder,
+    draft: FailureDraft,
+    *,
+    causes: Sequence[CauseLink] = (),
+    recurrence_of: str | None = None,
+) -> FailureContext:
+    """Write a new failure with its components and team, and optionally its `causes` and the
+    earlier failure it is a recurrence of; raises `AlreadyExistsError`.
+
+    Every name and link is checked before anything is written, so an error changes nothing.
+    """
+    with _allocating:
+        if draft.id is None:
+            fid = _unused_failure_id(store, draft.title)
+        elif store.get_many([draft.id]):
+            raise AlreadyExistsError(draft.id)
+        else:
+            fid = draft.id
+        writes = _Writes(store, embedder)
+        writes.node(
+            Failure(
+                id=fid,
+                title=draft.title,
+                summary=draft.summary,
+                occurred_at=as_utc(draft.occurred_at),
+                detected_by=draft.detected_by,
+                severity=draft.severity,
+                status=draft.status,
+                impact=draft.impact,
+                detection=draft.detection,
+                resolution=draft.resolution,
+                tags=tuple(draft.tags),
+            )
+        )
+        for name in draft.components:
+            component = writes.entity(Label.COMPONENT, name)
+            writes.edge(Edge(source=fid, rel=RelType.AFFECTED, target=component))
+        if draft.team is not None:
+            team = writes.entity(Label.TEAM, draft.team)
+            writes.edge(Edge(source=fid, rel=RelType.OWNED_BY, target=team))
+        for link in causes:
+            writes.edge(_caused_by(writes, fid, link))
+        if recurrence_of is not None:
+            writes.edge(_recurrence(store, fid, recurrence_of))
+        writes.commit()
+    return failure_context(store, fid)
+
+
+def update_failure(
+    store: GraphStore, embedder: Embedder, failure_id: str, changes: FailureChanges
+) -> FailureContext:
+    """Change a failure's properties; its text is re-embedded when the title or summary change."""
+    current = the_failure(store, failure_id)
+    update = changes.model_dump(exclude_unset=True)
+    if "occurred_at" in update:
+        update["occurred_at"] = as_utc(update["occurred_at"])
+    updated = Failure.model_validate({**current.model_dump(), **update})
+    store.upsert_nodes([updated], node_vectors(embedder, [updated]))
+    return failure_context(store, failure_id)
+
+
+def delete_failure(store: GraphStore, failure_id: str) -> None:
+    """Delete a failure and its own experiments, lessons and actions.
+
+    Documents that said the failure stop saying it; shared causes, components, teams and
+    practices stay while anything else uses them. The documents themselves stay, so an
+    unchanged file is skipped on re-import and the failure comes back only if its file changes.
+    """
+    the_failure(store, failure_id)
+    around = store.neighbours(failure_id)
+    store.delete_nodes(
+        [failure_id, *(n.id for n in around.nodes if n.id.startswith(f"{failure_id}/"))]
+    )
+
+
+def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: CauseLink) -> CauseView:
+    """Link a cause (new, or existing by name or id) to a failure, or change the role, status
+    and evidence of one it has: competing hypotheses live side by side as `proposed`."""
+    the_failure(store, failure_id)
+    writes = _Writes(store, embedder)
+    edge = _caused_by(writes, failure_id, link)
+    writes.edge(edge)
+    writes.commit()
+    node = store.get(edge.target)
+    assert isinstance(node, Cause)
+    return CauseView(
+        id=node.id,
+        name=node.name,
+        role=link.role,
+        status=link.status,
+        evidence=link.evidence,
+    )
+
+
+def _caused_by(writes: _Writes, failure_id: str, link: CauseLink) -> Edge:
+    """The CAUSED_BY edge of `link`, its cause found or added to `writes`."""
+    cause = writes.entity(
+        Label.CAUSE, link.name, category=link.category, description=link.description
+    )
+    return Edge(
+        source=failure_id,
+        rel=RelType.CAUSED_BY,
+        target=cause,
+        role=link.role,
+        status=link.status,
+        evidence=link.evidence,
+    )
+
+
+def add_experiment(
+    store: GraphStore, embedder: Embedder, failure_id: str, draft: ExperimentDraft
+) -> Experiment:
+    """Add an experiment to a failure, with the causes it tested (new or existing)."""
+    the_failure(store, failure_id)
+    with _allocating:
+        experiment = Experiment(
+            id=_next_part_id(store, failure_id, "experiment", RelType.INVESTIGATED_BY),
+            hypothesis=draft.hypothesis,
+            method=draft.method,
+            outcome=draft.outcome,
+            finding=draft.finding,
+        )
+        writes = _Writes(store, embedder)
+        writes.node(experiment)
+        writes.edge(Edge(source=failure_id, rel=RelType.INVESTIGATED_BY, target=experiment.id))
+        for name in draft.tested_causes:
+            cause = writes.entity(Label.CAUSE, name)
+            writes.edge(Edge(source=experiment.id, rel=RelType.TESTED, target=cause))
+        writes.commit()
+    return experiment
+
+
+def add_lesson(
+    store: GraphStore, embedder: Embedder, failure_id: str, draft: LessonDraft
+) -> Lesson:
+    """Add a lesson to a failure, adopted as the practices it names (new or existing)."""
+    the_failure(store, failure_id)
+    with _allocating:
+        lesson = Lesson(
+            id=_next_part_id(store, failure_id, "lesson", RelType.TAUGHT), text=draft.text
+        )
+        writes = _Writes(store, embedder)
+        writes.node(lesson)
+        writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson.id))
+        for name in draft.adopted_as:
+            practice = writes.entity(Label.PRACTICE, name)
+            writes.edge(Edge(source=lesson.id, rel=RelType.ADOPTED_AS, target=practice))
+        writes.commit()
+    return lesson
+
+
+def add_practice(
+    store: GraphStore, embedder: Embedder, failure_id: str, link: PracticeLink
+) -> Practice:
+    """Adopt a practice (new, or existing by name or id) after a failure.
+
+    It is adopted as the failure's lesson `lesson_id`, or as a new lesson that says it. The
+    status, adoption date and description given replace an existing practice's, so a
+    practice can move from proposed to adopted, verified and retired.
+    """
+    the_failure(store, failure_id)
+    with _allocating:
+        writes = _Writes(store, embedder)
+        changes = {
+            "description": link.description,
+            "status": link.status,
+            "adopted_at": link.adopted_at,
+        }
+        found = find_entity(store, embedder, Label.PRACTICE, link.name)
+        existing = store.get(found) if found is not None else None
+        if isinstance(existing, Practice):
+            given = {k: v for k, v in changes.items() if v is not None}
+            practice = writes.node(existing.model_copy(update=given))
+        else:
+            practice = writes.new_entity(Label.PRACTICE, link.name, **changes)
+        if link.lesson_id is not None:
+            taught = store.neighbours(failure_id, [RelType.TAUGHT]).nodes
+            if not any(n.id == link.lesson_id and isinstance(n, Lesson) for n in taught):
+                raise UnknownReferenceError(
+                    f"{link.lesson_id!r} is not a lesson of failure {failure_id!r}",
+                    hint="Leave lesson_id out to add a lesson that says the practice.",
+                )
+            lesson_id = link.lesson_id
+        else:
+            lesson_id = _next_part_id(store, failure_id, "lesson", RelType.TAUGHT)
+            writes.node(Lesson(id=lesson_id, text=link.description or link.name))
+            writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson_id))
+        writes.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice))
+        for name in link.addresses:
+            cause = writes.entity(Label.CAUSE, name)
+            writes.edge(Edge(source=practice, rel=RelType.ADDRESSES, target=cause))
+        writes.commit()
+    node = store.get(practice)
+    assert isinstance(node, Practice)
+    return node
+
+
+def add_action(
+    store: GraphStore, embedder: Embedder, failure_id: str, draft: ActionDraft
+) -> Action:
+    """Add a follow-up item to a failure, optionally implementing a practice."""
+    the_failure(store, failure_id)
+    with _allocating:
+        action = Action(
+            id=_next_part_id(store, failure_id, "action", RelType.HAS_ACTION),
+            text=draft.text,
+            owner=draft.owner,
+            status=draft.status,
+            due=draft.due,
+        )
+        writes = _Writes(store, embedder)
+        writes.node(action)
+        writes.edge(Edge(source=failure_id, rel=RelType.HAS_ACTION, target=action.id))
+        if draft.implements is not None:
+            practice = writes.entity(Label.PRACTICE, draft.implements)
+            writes.edge(Edge(source=action.id, rel=RelType.IMPLEMENTS, target=practice))
+        writes.commit()
+    return action
+
+
+def add_recurrence(store: GraphStore, failure_id: str, link: RecurrenceLink) -> FailureContext:
+    """Record that a failure is a recurrence of the earlier failure `link.of`."""
+    the_failure(store, failure_id)
+    store.upsert_edges([_recurrence(store, failure_id, link.of)])
+    return failure_context(store, failure_id)
+
+
+def _recurrence(store: GraphStore, failure_id: str, of: str) -> Edge:
+    """The edge that makes `failure_id` a recurrence of the failure `of`, once `of` is checked."""
+    if of == failure_id:
+        raise ValidationError("a failure cannot be a recurrence of itself")
+    target = store.get_many([of]).get(of)
+    if not isinstance(target, Failure):
+        raise UnknownReferenceError(
+            f"no failure with id {of!r} to be a recurrence of",
+            hint="Give the id of an existing failure in `of`.",
+        )
+    return Edge(source=failure_id, rel=RelType.RECURRENCE_OF, target=of)
+
+
+class _Writes:
+    """New nodes and edges, written together by `commit` with vectors for every text."""
+
+    def __init__(self, store: GraphStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[tuple[str, str, str], Edge] = {}
+
+    def node(self, node: Node) -> str:
+        self.nodes.setdefault(node.id, node)
+        return node.id
+
+    def edge(self, edge: Edge) -> None:
+        """Add an edge; a later one between the same nodes of the same type replaces it."""
+        self.edges[edge.key] = edge
+
+    def entity(self, label: Label, ref: str, **properties: Any) -> str:
+        """The id of the shared entity `ref` names, created when missing: its id, or a name
+        resolved as the import resolves names (`_find`)."""
+        existing = find_entity(self.store, self.embedder, label, ref)
+        if existing is not None:
+            return existing
+        return self.new_entity(label, ref, **properties)
+
+    def new_entity(self, label: Label, name: str, **properties: Any) -> str:
+        """The id of a shared entity named `name` that the store does not hold, written once
+        however often it is named."""
+        node_id = entity_id(label, name)
+        if node_id in self.nodes:
+            return node_id
+        given = {k: v for k, v in properties.items() if v is not None}
+        if label is Label.CAUSE:
+            return self.node(Cause(id=node_id, name=name, **given))
+        if label is Label.PRACTICE:
+            given.setdefault("status", PracticeStatus.ADOPTED)
+            return self.node(Practice(id=node_id, name=name, **given))
+        if label is Label.COMPONENT:
+            return self.node(Component(id=node_id, name=name))
+        return self.node(Team(id=node_id, name=name))
+
+    def commit(self) -> None:
+        nodes = list(self.nodes.values())
+        if nodes:
+            self.store.upsert_nodes(nodes, node_vectors(self.embedder, nodes))
+        if self.edges:
+            self.store.upsert_edges(list(self.edges.values()))
+
+
+def _next_part_id(store: GraphStore, failure_id: str, kind: str, rel: RelType) -> str:
+    """`<failure>/added-<kind>-<n>`, one more than the highest such part the failure has."""
+    prefix = f"{failure_id}/added-{kind}-"
+    numbers = [
+        int(n.id.removeprefix(prefix))
+        for n in store.neighbours(failure_id, [rel]).nodes
+        if n.id.startswith(prefix) and n.id.removeprefix(prefix).isdigit()
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+def _unused_failure_id(store: GraphStore, title: str) -> str:
+    """A free failure id from the title: `slug`, else `slug-2`, `slug-3`, ..."""
+    base = slugify(title, max_length=80) or "failure"
+    for start in range(1, 10_000, 50):
+        candidates = [base if n == 1 else f"{base}-{n}" for n in range(start, start + 50)]
+        taken = store.get_many(candidates)
+        for candidate in candidates:
+            if candidate not in taken:
+                return failure_id(candidate)
+    raise AlreadyExistsError(base)
