@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from lessons.graph.building import GraphBuilder, failure_node
 from lessons.graph.embeddings import Embedder, node_vectors
 from lessons.graph.errors import AlreadyExistsError, UnknownReferenceError, ValidationError
 from lessons.graph.inputs import (
@@ -32,18 +34,13 @@ from lessons.graph.inputs import (
 from lessons.graph.models import (
     Action,
     Cause,
-    Component,
     Edge,
     Experiment,
     Failure,
     Label,
     Lesson,
-    Node,
     Practice,
-    PracticeStatus,
     RelType,
-    Team,
-    entity_id,
     failure_id,
     slugify,
 )
@@ -77,27 +74,13 @@ def create_failure(
             raise AlreadyExistsError(draft.id)
         else:
             fid = draft.id
-        writes = _Writes(store, embedder)
-        writes.node(
-            Failure(
-                id=fid,
-                title=draft.title,
-                summary=draft.summary,
-                occurred_at=as_utc(draft.occurred_at),
-                detected_by=draft.detected_by,
-                severity=draft.severity,
-                status=draft.status,
-                impact=draft.impact,
-                detection=draft.detection,
-                resolution=draft.resolution,
-                tags=tuple(draft.tags),
-            )
-        )
+        writes = _Writes(store=store, embedder=embedder)
+        writes.node(failure_node(fid, dict(draft)))
         for name in draft.components:
-            component = writes.entity(Label.COMPONENT, name)
+            component = writes.resolve(Label.COMPONENT, name)
             writes.edge(Edge(source=fid, rel=RelType.AFFECTED, target=component))
         if draft.team is not None:
-            team = writes.entity(Label.TEAM, draft.team)
+            team = writes.resolve(Label.TEAM, draft.team)
             writes.edge(Edge(source=fid, rel=RelType.OWNED_BY, target=team))
         for link in causes:
             writes.edge(_caused_by(writes, fid, link))
@@ -138,7 +121,7 @@ def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: Caus
     """Link a cause (new, or existing by name or id) to a failure, or change the role, status
     and evidence of one it has: competing hypotheses live side by side as `proposed`."""
     the_failure(store, failure_id)
-    writes = _Writes(store, embedder)
+    writes = _Writes(store=store, embedder=embedder)
     edge = _caused_by(writes, failure_id, link)
     writes.edge(edge)
     writes.commit()
@@ -155,7 +138,7 @@ def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: Caus
 
 def _caused_by(writes: _Writes, failure_id: str, link: CauseLink) -> Edge:
     """The CAUSED_BY edge of `link`, its cause found or added to `writes`."""
-    cause = writes.entity(
+    cause = writes.resolve(
         Label.CAUSE, link.name, category=link.category, description=link.description
     )
     return Edge(
@@ -181,11 +164,11 @@ def add_experiment(
             outcome=draft.outcome,
             finding=draft.finding,
         )
-        writes = _Writes(store, embedder)
+        writes = _Writes(store=store, embedder=embedder)
         writes.node(experiment)
         writes.edge(Edge(source=failure_id, rel=RelType.INVESTIGATED_BY, target=experiment.id))
         for name in draft.tested_causes:
-            cause = writes.entity(Label.CAUSE, name)
+            cause = writes.resolve(Label.CAUSE, name)
             writes.edge(Edge(source=experiment.id, rel=RelType.TESTED, target=cause))
         writes.commit()
     return experiment
@@ -200,11 +183,11 @@ def add_lesson(
         lesson = Lesson(
             id=_next_part_id(store, failure_id, "lesson", RelType.TAUGHT), text=draft.text
         )
-        writes = _Writes(store, embedder)
+        writes = _Writes(store=store, embedder=embedder)
         writes.node(lesson)
         writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson.id))
         for name in draft.adopted_as:
-            practice = writes.entity(Label.PRACTICE, name)
+            practice = writes.resolve(Label.PRACTICE, name)
             writes.edge(Edge(source=lesson.id, rel=RelType.ADOPTED_AS, target=practice))
         writes.commit()
     return lesson
@@ -221,7 +204,7 @@ def add_practice(
     """
     the_failure(store, failure_id)
     with _allocating:
-        writes = _Writes(store, embedder)
+        writes = _Writes(store=store, embedder=embedder)
         changes = {
             "description": link.description,
             "status": link.status,
@@ -233,7 +216,7 @@ def add_practice(
             given = {k: v for k, v in changes.items() if v is not None}
             practice = writes.node(existing.model_copy(update=given))
         else:
-            practice = writes.new_entity(Label.PRACTICE, link.name, **changes)
+            practice = writes.entity(Label.PRACTICE, link.name, **changes)
         if link.lesson_id is not None:
             taught = store.neighbours(failure_id, [RelType.TAUGHT]).nodes
             if not any(n.id == link.lesson_id and isinstance(n, Lesson) for n in taught):
@@ -244,11 +227,12 @@ def add_practice(
             lesson_id = link.lesson_id
         else:
             lesson_id = _next_part_id(store, failure_id, "lesson", RelType.TAUGHT)
-            writes.node(Lesson(id=lesson_id, text=link.description or link.name))
-            writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson_id))
+            writes.lesson_for_practice(
+                failure_id, lesson_id, practice, link.description or link.name
+            )
         writes.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice))
         for name in link.addresses:
-            cause = writes.entity(Label.CAUSE, name)
+            cause = writes.resolve(Label.CAUSE, name)
             writes.edge(Edge(source=practice, rel=RelType.ADDRESSES, target=cause))
         writes.commit()
     node = store.get(practice)
@@ -269,11 +253,11 @@ def add_action(
             status=draft.status,
             due=draft.due,
         )
-        writes = _Writes(store, embedder)
+        writes = _Writes(store=store, embedder=embedder)
         writes.node(action)
         writes.edge(Edge(source=failure_id, rel=RelType.HAS_ACTION, target=action.id))
         if draft.implements is not None:
-            practice = writes.entity(Label.PRACTICE, draft.implements)
+            practice = writes.resolve(Label.PRACTICE, draft.implements)
             writes.edge(Edge(source=action.id, rel=RelType.IMPLEMENTS, target=practice))
         writes.commit()
     return action
@@ -299,46 +283,21 @@ def _recurrence(store: GraphStore, failure_id: str, of: str) -> Edge:
     return Edge(source=failure_id, rel=RelType.RECURRENCE_OF, target=of)
 
 
-class _Writes:
-    """New nodes and edges, written together by `commit` with vectors for every text."""
+@dataclass(kw_only=True)
+class _Writes(GraphBuilder):
+    """New nodes and edges, collected by the builder's rules and written together by `commit`
+    with vectors for every text."""
 
-    def __init__(self, store: GraphStore, embedder: Embedder) -> None:
-        self.store = store
-        self.embedder = embedder
-        self.nodes: dict[str, Node] = {}
-        self.edges: dict[tuple[str, str, str], Edge] = {}
+    store: GraphStore
+    embedder: Embedder
 
-    def node(self, node: Node) -> str:
-        self.nodes.setdefault(node.id, node)
-        return node.id
-
-    def edge(self, edge: Edge) -> None:
-        """Add an edge; a later one between the same nodes of the same type replaces it."""
-        self.edges[edge.key] = edge
-
-    def entity(self, label: Label, ref: str, **properties: Any) -> str:
-        """The id of the shared entity `ref` names, created when missing: its id, or a name
-        resolved as the import resolves names (`_find`)."""
+    def resolve(self, label: Label, ref: str, **properties: Any) -> str:
+        """The id of the shared entity `ref` names, added when missing: its id, or a name
+        resolved as the import resolves names (`find_entity`)."""
         existing = find_entity(self.store, self.embedder, label, ref)
         if existing is not None:
             return existing
-        return self.new_entity(label, ref, **properties)
-
-    def new_entity(self, label: Label, name: str, **properties: Any) -> str:
-        """The id of a shared entity named `name` that the store does not hold, written once
-        however often it is named."""
-        node_id = entity_id(label, name)
-        if node_id in self.nodes:
-            return node_id
-        given = {k: v for k, v in properties.items() if v is not None}
-        if label is Label.CAUSE:
-            return self.node(Cause(id=node_id, name=name, **given))
-        if label is Label.PRACTICE:
-            given.setdefault("status", PracticeStatus.ADOPTED)
-            return self.node(Practice(id=node_id, name=name, **given))
-        if label is Label.COMPONENT:
-            return self.node(Component(id=node_id, name=name))
-        return self.node(Team(id=node_id, name=name))
+        return self.entity(label, ref, **properties)
 
     def commit(self) -> None:
         nodes = list(self.nodes.values())

@@ -7,62 +7,23 @@ names, so two documents naming the same cause point at one `Cause` node.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from lessons.graph.building import GraphBuilder, failure_node
 from lessons.graph.models import (
     Action,
-    Cause,
-    Component,
     Document,
     Edge,
     Experiment,
-    Failure,
     Label,
     Lesson,
-    Node,
     Practice,
-    PracticeStatus,
     RelType,
-    Team,
     entity_id,
     failure_id,
 )
 from lessons.graph.store import DocumentGraph
 from lessons.ingest.record import PostmortemRecord, SourceSpan
-
-
-@dataclass
-class _Builder:
-    """Collects nodes (first one per id wins) and edges (first one per key wins)."""
-
-    nodes: dict[str, Node] = field(default_factory=dict)
-    edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
-    named_only: set[str] = field(default_factory=set)  # causes and practices only referred to
-    defined: set[str] = field(default_factory=set)
-
-    def node(self, node: Node) -> str:
-        self.nodes.setdefault(node.id, node)
-        return node.id
-
-    def edge(self, edge: Edge) -> None:
-        self.edges.setdefault(edge.key, edge)
-
-    def cause(self, name: str, description: str | None = None, *, defined: bool = False) -> str:
-        """A cause the document describes (`defined`) or only refers to (tests, addresses)."""
-        cause_id = self.node(
-            Cause(id=entity_id(Label.CAUSE, name), name=name, description=description)
-        )
-        (self.defined if defined else self.named_only).add(cause_id)
-        return cause_id
-
-    def practice(self, name: str) -> str:
-        """A practice the document only refers to (a lesson's `adopted_as`, `implements`)."""
-        practice_id = entity_id(Label.PRACTICE, name)
-        if practice_id not in self.nodes:
-            self.node(Practice(id=practice_id, name=name, status=PracticeStatus.ADOPTED))
-        self.named_only.add(practice_id)
-        return practice_id
 
 
 def record_failure_id(record: PostmortemRecord, default: str) -> str:
@@ -78,7 +39,7 @@ def build_document_graph(
     Recurrence links are kept on each `Failure` as `recurrence_of`; the pipeline turns them
     into edges once their targets exist (they may be imported later).
     """
-    graph = _Builder()
+    graph = GraphBuilder()
     for fid, record in records:
         _add_record(graph, fid, record, document.id)
     return DocumentGraph(
@@ -89,20 +50,11 @@ def build_document_graph(
     )
 
 
-def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id: str) -> None:
+def _add_record(graph: GraphBuilder, fid: str, record: PostmortemRecord, document_id: str) -> None:
     graph.node(
-        Failure(
-            id=fid,
-            title=record.title,
-            summary=record.summary,
-            occurred_at=record.occurred_at,
-            detected_by=record.detected_by,
-            severity=record.severity,
-            status=record.status,
-            impact=record.impact,
-            detection=record.detection,
-            resolution=record.resolution,
-            tags=tuple(record.tags),
+        failure_node(
+            fid,
+            dict(record),
             timeline=tuple(f"{e.at} {e.event}".strip() for e in record.timeline),
             went_well=tuple(record.went_well),
             lucky=tuple(record.lucky),
@@ -111,8 +63,17 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
         )
     )
     graph.edge(Edge(source=fid, rel=RelType.DOCUMENTED_IN, target=document_id))
+    _add_causes_and_context(graph, fid, record)
+    _add_experiments(graph, fid, record)
+    _add_lessons_and_practices(graph, fid, record)
+    _add_actions(graph, fid, record)
+
+
+def _add_causes_and_context(graph: GraphBuilder, fid: str, record: PostmortemRecord) -> None:
+    """The record's causes (described), components and team."""
     for cause in record.causes:
-        cause_id = graph.cause(cause.name, cause.description, defined=True)
+        cause_id = graph.entity(Label.CAUSE, cause.name, description=cause.description)
+        graph.defined.add(cause_id)
         graph.edge(
             Edge(
                 source=fid,
@@ -125,15 +86,16 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             )
         )
     for component in record.components:
-        component_id = graph.node(
-            Component(id=entity_id(Label.COMPONENT, component.name), name=component.name)
-        )
+        component_id = graph.entity(Label.COMPONENT, component.name)
         graph.edge(
             Edge(source=fid, rel=RelType.AFFECTED, target=component_id, **_where(component.source))
         )
     if record.team:
-        team_id = graph.node(Team(id=entity_id(Label.TEAM, record.team), name=record.team))
+        team_id = graph.entity(Label.TEAM, record.team)
         graph.edge(Edge(source=fid, rel=RelType.OWNED_BY, target=team_id))
+
+
+def _add_experiments(graph: GraphBuilder, fid: str, record: PostmortemRecord) -> None:
     for number, exp in enumerate(record.experiments, start=1):
         experiment_id = graph.node(
             Experiment(
@@ -153,41 +115,48 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             )
         )
         for name in exp.tested_causes:
-            graph.edge(Edge(source=experiment_id, rel=RelType.TESTED, target=graph.cause(name)))
+            cause_id = graph.named(Label.CAUSE, name)
+            graph.edge(Edge(source=experiment_id, rel=RelType.TESTED, target=cause_id))
+
+
+def _add_lessons_and_practices(graph: GraphBuilder, fid: str, record: PostmortemRecord) -> None:
+    """The practices the record describes, its lessons with the practices they were adopted
+    as, and a lesson for each described practice no lesson names."""
     for practice in record.practices:
-        practice_id = entity_id(Label.PRACTICE, practice.name)
-        graph.defined.add(practice_id)
-        graph.nodes[practice_id] = Practice(
-            id=practice_id,
-            name=practice.name,
-            description=practice.description,
-            status=practice.status,
-            adopted_at=practice.adopted_at,
+        practice_id = graph.described(
+            Practice(
+                id=entity_id(Label.PRACTICE, practice.name),
+                name=practice.name,
+                description=practice.description,
+                status=practice.status,
+                adopted_at=practice.adopted_at,
+            )
         )
         for name in practice.addresses:
-            graph.edge(Edge(source=practice_id, rel=RelType.ADDRESSES, target=graph.cause(name)))
+            cause_id = graph.named(Label.CAUSE, name)
+            graph.edge(Edge(source=practice_id, rel=RelType.ADDRESSES, target=cause_id))
     taught: set[str] = set()
     for number, lesson in enumerate(record.lessons, start=1):
         lesson_id = graph.node(Lesson(id=f"{fid}/lesson-{number}", text=lesson.text))
         graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id, **_where(lesson.source)))
         for name in lesson.adopted_as:
-            practice_id = graph.practice(name)
+            practice_id = graph.named(Label.PRACTICE, name)
             taught.add(practice_id)
             graph.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice_id))
     for practice in record.practices:
-        # A practice no lesson names is still something this failure taught.
         practice_id = entity_id(Label.PRACTICE, practice.name)
         if practice_id not in taught:
             taught.add(practice_id)
-            lesson_id = graph.node(
-                Lesson(
-                    id=f"{fid}/lesson-for-{practice_id.split(':', 1)[1]}",
-                    text=practice.description or practice.name,
-                )
+            graph.lesson_for_practice(
+                fid,
+                f"{fid}/lesson-for-{practice_id.split(':', 1)[1]}",
+                practice_id,
+                practice.description or practice.name,
+                **_where(practice.source),
             )
-            where = _where(practice.source)
-            graph.edge(Edge(source=fid, rel=RelType.TAUGHT, target=lesson_id, **where))
-            graph.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice_id, **where))
+
+
+def _add_actions(graph: GraphBuilder, fid: str, record: PostmortemRecord) -> None:
     for number, action in enumerate(record.actions, start=1):
         action_id = graph.node(
             Action(
@@ -202,7 +171,7 @@ def _add_record(graph: _Builder, fid: str, record: PostmortemRecord, document_id
             Edge(source=fid, rel=RelType.HAS_ACTION, target=action_id, **_where(action.source))
         )
         if action.implements:
-            practice_id = graph.practice(action.implements)
+            practice_id = graph.named(Label.PRACTICE, action.implements)
             graph.edge(Edge(source=action_id, rel=RelType.IMPLEMENTS, target=practice_id))
 
 
