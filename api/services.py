@@ -33,11 +33,12 @@ from typing import Annotated
 import networkx as nx
 from fastapi import Depends, Request
 
-from lessons.graph.embeddings import Embedder, Matrix, open_embedder
+from lessons.graph.embeddings import Embedder, Matrix
 from lessons.graph.errors import LessonsError
 from lessons.graph.projection import indexed
+from lessons.graph.session import Session
 from lessons.graph.settings import Settings
-from lessons.graph.store import GraphStore, open_store
+from lessons.graph.store import GraphStore
 
 log = logging.getLogger("lessons.api")
 
@@ -85,7 +86,8 @@ class ProjectionCache:
 
 class Services:
     """The store and embedder of one API process: given (tests, embedding), or opened from
-    `settings` on first use and closed by `close`; and the store's cached projection."""
+    `settings` on first use (a `Session`, the CLI's too) and closed by `close`; and the
+    store's cached projection."""
 
     def __init__(
         self,
@@ -95,11 +97,11 @@ class Services:
         embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
+        self._session = Session(settings, on_export=log.warning)
         self._store = store
         self._embedder = SerialEmbedder(embedder) if embedder is not None else None
         self._load_model: Callable[[], object] = lambda: self.embedder.encode(["warm-up"])
         self._lock = threading.Lock()
-        self._closers: list[Callable[[], None]] = []
         self._projections = ProjectionCache()
 
     @property
@@ -107,8 +109,7 @@ class Services:
         """The store; raises `StoreUnavailableError` (503) while it cannot be reached."""
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.settings)
-                self._closers.append(self._store.close)
+                self._store = self._session.store
             return self._store
 
     @property
@@ -116,8 +117,7 @@ class Services:
         """The configured model behind the vector cache, loaded on first use."""
         with self._lock:
             if self._embedder is None:
-                cached = open_embedder(self.settings, on_export=log.warning)
-                self._closers.append(cached.close)
+                cached = self._session.embedder
                 self._load_model = cached.warm_up
                 self._embedder = SerialEmbedder(cached)
             return self._embedder
@@ -139,9 +139,7 @@ class Services:
     def close(self) -> None:
         """Close what was opened here (a store or embedder that was given stays open)."""
         with self._lock:
-            for close in reversed(self._closers):
-                close()
-            self._closers.clear()
+            self._session.close()
 
 
 def services(request: Request) -> Services:

@@ -55,16 +55,17 @@ def _output_options(command: F) -> F:
         default=10,
         show_default=True,
         type=click.IntRange(0),
+        callback=lambda ctx, param, value: value or None,  # as everywhere else, None: all
         help="Rows per list, in tables and JSON (0: all).",
     )(command)
 
 
-def _first(rows: Sequence[T], limit: int) -> Sequence[T]:
-    return rows[:limit] if limit else rows
+def _first(rows: Sequence[T], limit: int | None) -> Sequence[T]:
+    return rows if limit is None else rows[:limit]
 
 
-def _jsonable(value: Any, limit: int) -> Any:
-    """Dataclasses as dicts, with every list cut to `limit` items (0: all)."""
+def _jsonable(value: Any, limit: int | None) -> Any:
+    """Dataclasses as dicts, with every list cut to `limit` items (None: all)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name), limit) for f in dataclasses.fields(value)}
     if isinstance(value, list):
@@ -102,7 +103,7 @@ def _more(out: Console, shown: int, total: int) -> None:
 
 
 def print_recurring_causes(
-    graph: nx.MultiDiGraph, causes: list[insights.RecurringCause], limit: int
+    graph: nx.MultiDiGraph, causes: list[insights.RecurringCause], limit: int | None
 ) -> None:
     out = _out()
     table = _table(
@@ -128,7 +129,7 @@ def print_recurring_causes(
     _more(out, len(_first(causes, limit)), len(causes))
 
 
-def print_gaps(graph: nx.MultiDiGraph, gaps: insights.LearningGaps, limit: int) -> None:
+def print_gaps(graph: nx.MultiDiGraph, gaps: insights.LearningGaps, limit: int | None) -> None:
     out = _out()
     failures = _table(
         "Failures whose lessons led to no practice in force",
@@ -186,7 +187,7 @@ def _rate(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.2f}"
 
 
-def print_practices(result: insights.PracticeEffectiveness, limit: int) -> None:
+def print_practices(result: insights.PracticeEffectiveness, limit: int | None) -> None:
     out = _out()
     table = _table(
         f"Practices in force on {result.as_of.isoformat()}: failures sharing their causes "
@@ -223,7 +224,7 @@ def print_practices(result: insights.PracticeEffectiveness, limit: int) -> None:
             )
 
 
-def print_clusters(clusters: list[insights.FailureCluster], limit: int) -> None:
+def print_clusters(clusters: list[insights.FailureCluster], limit: int | None) -> None:
     out = _out()
     table = _table(
         "Failure clusters (shared causes and components)",
@@ -245,7 +246,7 @@ def print_clusters(clusters: list[insights.FailureCluster], limit: int) -> None:
     _more(out, len(_first(clusters, limit)), len(clusters))
 
 
-def print_timing(graph: nx.MultiDiGraph, result: insights.Timing, limit: int) -> None:
+def print_timing(graph: nx.MultiDiGraph, result: insights.Timing, limit: int | None) -> None:
     out = _out()
 
     def days(value: float | None) -> str:
@@ -300,7 +301,7 @@ def print_timing(graph: nx.MultiDiGraph, result: insights.Timing, limit: int) ->
         _more(out, len(_first(rows, limit)), len(rows))
 
 
-def print_all(graph: nx.MultiDiGraph, everything: insights.Insights, limit: int) -> None:
+def print_all(graph: nx.MultiDiGraph, everything: insights.Insights, limit: int | None) -> None:
     """Every insight, one after the other (also the end of `lessons demo`)."""
     print_recurring_causes(graph, everything.recurring_causes, limit)
     print_gaps(graph, everything.learning_gaps, limit)
@@ -309,7 +310,7 @@ def print_all(graph: nx.MultiDiGraph, everything: insights.Insights, limit: int)
     print_timing(graph, everything.timing, limit)
 
 
-def print_store_insights(store: GraphStore, limit: int) -> None:
+def print_store_insights(store: GraphStore, limit: int | None) -> None:
     """Every insight on a store's whole graph, as of today."""
     graph = store.to_networkx()
     print_all(graph, insights.all_insights(graph), limit)
@@ -336,7 +337,9 @@ def insights_group() -> None:
 @_as_of_option
 @_output_options
 @click.pass_obj
-def recurring_causes_command(session: Session, as_of: date, limit: int, as_json: bool) -> None:
+def recurring_causes_command(
+    session: Session, as_of: date, limit: int | None, as_json: bool
+) -> None:
     """Causes behind several failures: how many, how recently, how central.
 
     \b
@@ -355,7 +358,7 @@ def recurring_causes_command(session: Session, as_of: date, limit: int, as_json:
 @_as_of_option
 @_output_options
 @click.pass_obj
-def gaps_command(session: Session, as_of: date, limit: int, as_json: bool) -> None:
+def gaps_command(session: Session, as_of: date, limit: int | None, as_json: bool) -> None:
     """Lessons without a practice, unaddressed causes, overdue or ownerless actions.
 
     \b
@@ -374,7 +377,7 @@ def gaps_command(session: Session, as_of: date, limit: int, as_json: bool) -> No
 @_as_of_option
 @_output_options
 @click.pass_obj
-def practices_command(session: Session, as_of: date, limit: int, as_json: bool) -> None:
+def practices_command(session: Session, as_of: date, limit: int | None, as_json: bool) -> None:
     """Did adopted practices keep their causes away? Failures before and after adoption.
 
     \b
@@ -393,7 +396,9 @@ def practices_command(session: Session, as_of: date, limit: int, as_json: bool) 
 @_output_options
 @click.option("--seed", default=0, show_default=True, help="Seed of the community detection.")
 @click.pass_obj
-def clusters_command(session: Session, as_of: date, limit: int, as_json: bool, seed: int) -> None:
+def clusters_command(
+    session: Session, as_of: date, limit: int | None, as_json: bool, seed: int
+) -> None:
     """Groups of failures that share causes and components, named by their main causes.
 
     \b
@@ -411,7 +416,7 @@ def clusters_command(session: Session, as_of: date, limit: int, as_json: bool, s
 @_as_of_option
 @_output_options
 @click.pass_obj
-def timing_command(session: Session, as_of: date, limit: int, as_json: bool) -> None:
+def timing_command(session: Session, as_of: date, limit: int | None, as_json: bool) -> None:
     """Time to adaptation, recurrence gaps, and when recurring causes were recognised.
 
     \b
@@ -430,7 +435,7 @@ def timing_command(session: Session, as_of: date, limit: int, as_json: bool) -> 
 @_as_of_option
 @_output_options
 @click.pass_obj
-def all_command(session: Session, as_of: date, limit: int, as_json: bool) -> None:
+def all_command(session: Session, as_of: date, limit: int | None, as_json: bool) -> None:
     """Every insight at once.
 
     \b

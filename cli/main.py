@@ -41,7 +41,7 @@ from lessons.cli.recognize import (
     unmerge_command,
 )
 from lessons.cli.serve import serve_command
-from lessons.cli.session import Session, echo_json
+from lessons.cli.session import Session, echo_json, open_session
 from lessons.graph.errors import LessonsError, StoreUnavailableError
 from lessons.graph.reads import FailureContext, Source, get_failure
 from lessons.graph.recognize import RecognizeQuery, recognize
@@ -99,7 +99,7 @@ def cli(ctx: click.Context, store: str | None) -> None:
       lessons ingest postmortems/
       lessons search "checkout times out, database connections exhausted"
     """
-    session = Session(Settings.from_env(store_url=store))
+    session = open_session(Settings.from_env(store_url=store))
     ctx.obj = session
     ctx.call_on_close(session.close)
 
@@ -606,8 +606,10 @@ def copy_command(session: Session, source_url: str | None, target_url: str) -> N
     Example:
       lessons copy --from sqlite:///lessons.db --to neo4j://db.internal:7687
     """
-    source = Session(replace(session.settings, store_url=source_url or session.settings.store_url))
-    target = Session(replace(session.settings, store_url=target_url))
+    source = open_session(
+        replace(session.settings, store_url=source_url or session.settings.store_url)
+    )
+    target = open_session(replace(session.settings, store_url=target_url))
     try:
         report = copy_graph(source.store, target.store)
     finally:
@@ -653,7 +655,7 @@ def demo_command(session: Session, examples: Path | None) -> None:
             "or pass --examples FOLDER."
         )
     workdir = Path(tempfile.mkdtemp(prefix="lessons-demo-"))
-    demo = Session(
+    demo = open_session(
         Settings(
             store_url=str(workdir / "demo.sqlite3"),
             embed_model=session.settings.embed_model,

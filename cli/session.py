@@ -1,47 +1,22 @@
-"""What every command shares: the store and embedder of one invocation, and JSON output."""
+"""What every command shares: the session of one invocation (its store and embedder), and
+JSON output."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
-from lessons.graph.embeddings import CachingEmbedder, open_embedder
+from lessons.graph.session import Session
 from lessons.graph.settings import Settings
-from lessons.graph.store import GraphStore, open_store
+
+__all__ = ["Session", "echo_json", "open_session"]
 
 
-@dataclass
-class Session:
-    """Store and embedder for one command, opened on first use and closed at the end."""
-
-    settings: Settings
-    _store: GraphStore | None = None
-    _embedder: CachingEmbedder | None = None
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    @property
-    def store(self) -> GraphStore:
-        if self._store is None:
-            self._store = open_store(self.settings)
-            self.closers.append(self._store.close)
-        return self._store
-
-    @property
-    def embedder(self) -> CachingEmbedder:
-        if self._embedder is None:
-            self._embedder = open_embedder(
-                self.settings, on_export=lambda message: click.echo(message, err=True)
-            )
-            self.closers.append(self._embedder.close)
-        return self._embedder
-
-    def close(self) -> None:
-        for close in reversed(self.closers):
-            close()
+def open_session(settings: Settings) -> Session:
+    """A command's store and embedder, opened on first use; a model export is said on stderr."""
+    return Session(settings, on_export=lambda message: click.echo(message, err=True))
 
 
 def echo_json(data: Any) -> None:

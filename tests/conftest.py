@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lessons.cli import main as cli_main
-from lessons.cli import session as cli_session
+from lessons.graph import session as graph_session
 from lessons.graph.embeddings import (
     CachingEmbedder,
     Embedder,
@@ -24,6 +24,8 @@ from lessons.graph.onnx_runtime import OnnxEmbedder
 from lessons.graph.settings import DEFAULT_MODEL
 from lessons.graph.store import GraphStore, SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
+
+from .hashing_embedder import HashingEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "postmortems"
@@ -52,6 +54,14 @@ def reference_model() -> SentenceTransformerEmbedder:
 def embedder(model: Embedder, tmp_path: Path) -> Iterator[CachingEmbedder]:
     """The real model behind a fresh vector cache."""
     cached = CachingEmbedder(model, tmp_path / "cache" / "vectors.sqlite3")
+    yield cached
+    cached.close()
+
+
+@pytest.fixture
+def fast_embedder(tmp_path: Path) -> Iterator[CachingEmbedder]:
+    """`HashingEmbedder` behind a fresh vector cache: for tests that do not test retrieval."""
+    cached = CachingEmbedder(HashingEmbedder(), tmp_path / "cache" / "fast-vectors.sqlite3")
     yield cached
     cached.close()
 
@@ -130,7 +140,7 @@ def lessons(
     monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.setenv("LESSONS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(
-        cli_session,
+        graph_session,
         "open_embedder",
         lambda settings, on_export: CachingEmbedder(model, settings.cache_dir / "v.sqlite3"),
     )
