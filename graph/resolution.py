@@ -443,6 +443,34 @@ def unmerge(store: GraphStore, embedder: Embedder, merged_id: str, alias: str) -
     """Split `alias` off the entity it was merged into: it becomes an entity of its own, and
     the edges that used that name, in every document that used it, point at it. Returns the
     new entity; later imports find it by its name, so the merge is not redone."""
+    entity = _merged_entity(store, merged_id, alias)
+    split = type(entity)(id=entity_id(entity.label, alias), name=alias)
+    if store.get_many([split.id]):
+        raise ValidationError(f"{split.id!r} exists already; cannot split {alias!r} into it")
+    remaining = entity.model_copy(
+        update={"aliases": tuple(a for a in entity.aliases if a != alias)}
+    )
+    moved = {
+        e.key
+        for e in store.neighbours(merged_id).edges
+        if e.target == merged_id and e.alias == alias
+    }
+    vector = embedder.encode([split.search_text()])[0]
+    graphs = []
+    for document_id in _documents_of(store, sorted({source for source, _, _ in moved})):
+        graph = store.document_graph(document_id)
+        if any(e.key in moved for e in graph.edges):
+            _split_in(graph, moved, remaining, split, vector)
+            graphs.append(graph)
+    store.replace_documents(graphs)
+    store.upsert_nodes([remaining], store.vectors([merged_id]))
+    if not graphs:
+        store.upsert_nodes([split], {split.id: vector})
+    return split
+
+
+def _merged_entity(store: GraphStore, merged_id: str, alias: str) -> SharedEntity:
+    """The shared entity `merged_id`, checked to have `alias` among its aliases."""
     entity = store.get(merged_id)
     if not isinstance(entity, _SHARED_TYPES):
         raise ValidationError(
@@ -455,43 +483,37 @@ def unmerge(store: GraphStore, embedder: Embedder, merged_id: str, alias: str) -
             f"{alias!r} is not an alias of {merged_id!r}",
             hint=f"Its aliases: {known}. Copy one exactly.",
         )
-    split = type(entity)(id=entity_id(entity.label, alias), name=alias)
-    if store.get_many([split.id]):
-        raise ValidationError(f"{split.id!r} exists already; cannot split {alias!r} into it")
-    remaining = entity.model_copy(
-        update={"aliases": tuple(a for a in entity.aliases if a != alias)}
-    )
-    moved = {
-        e.key
-        for e in store.neighbours(merged_id).edges
-        if e.target == merged_id and e.alias == alias
-    }
-    sources = sorted({source for source, _, _ in moved})
-    around = store.neighbours(sources, _TO_DOCUMENTS, depth=3) if sources else None
-    documents = [n.id for n in (around.nodes if around else []) if isinstance(n, Document)]
-    vector = embedder.encode([split.search_text()])[0]
-    graphs = []
-    for document_id in documents:
-        graph = store.document_graph(document_id)
-        if not any(e.key in moved for e in graph.edges):
-            continue
-        graph.edges = [
-            e.model_copy(update={"target": split.id, "alias": None}) if e.key in moved else e
-            for e in graph.edges
-        ]
-        still_used = any(merged_id in (e.source, e.target) for e in graph.edges)
-        graph.nodes = [
-            remaining if n.id == merged_id else n
-            for n in graph.nodes
-            if n.id != merged_id or still_used
-        ]
-        graph.nodes.append(split)
-        graph.vectors[split.id] = vector
-        if not still_used:
-            graph.vectors.pop(merged_id, None)
-        graphs.append(graph)
-    store.replace_documents(graphs)
-    store.upsert_nodes([remaining], store.vectors([merged_id]))
-    if not graphs:
-        store.upsert_nodes([split], {split.id: vector})
-    return split
+    return entity
+
+
+def _documents_of(store: GraphStore, node_ids: list[str]) -> list[str]:
+    """The documents that said these nodes (through the failures they belong to)."""
+    if not node_ids:
+        return []
+    around = store.neighbours(node_ids, _TO_DOCUMENTS, depth=3)
+    return [n.id for n in around.nodes if isinstance(n, Document)]
+
+
+def _split_in(
+    graph: DocumentGraph,
+    moved: set[tuple[str, str, str]],
+    remaining: SharedEntity,
+    split: SharedEntity,
+    vector: Vector,
+) -> None:
+    """Point the document's `moved` edges at `split`; keep the merged entity (as `remaining`)
+    only if the document still uses it."""
+    graph.edges = [
+        e.model_copy(update={"target": split.id, "alias": None}) if e.key in moved else e
+        for e in graph.edges
+    ]
+    still_used = any(remaining.id in (e.source, e.target) for e in graph.edges)
+    graph.nodes = [
+        remaining if n.id == remaining.id else n
+        for n in graph.nodes
+        if n.id != remaining.id or still_used
+    ]
+    graph.nodes.append(split)
+    graph.vectors[split.id] = vector
+    if not still_used:
+        graph.vectors.pop(remaining.id, None)

@@ -9,7 +9,9 @@ causes the failure does not have yet, from the past failures `recognize` finds m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -94,88 +96,113 @@ def explain(store: GraphStore, failure_id: str) -> Explanation:
     """The causal neighbourhood of a failure, in five store calls; `NotFoundError` unless
     `failure_id` is a failure's (the answer `show` and `GET /v1/failures/{id}` give)."""
     failure = the_failure(store, failure_id)
-    around = store.neighbours(failure_id)
-    parts = store.neighbours(failure_id, _PARTS, depth=2)
-    nodes: dict[str, Node] = {n.id: n for n in [*around.nodes, *parts.nodes]}
-    causes = [nodes[e.target] for e in around.edges if e.rel is RelType.CAUSED_BY]
-    caused_by = {e.target: e for e in around.edges if e.rel is RelType.CAUSED_BY}
-    practices = [n for n in nodes.values() if isinstance(n, Practice)]
-    fringe = store.neighbours(
-        [*(c.id for c in causes), *(p.id for p in practices)],
-        [RelType.ADDRESSES, RelType.IMPLEMENTS],
-    )
-    nodes.update((n.id, n) for n in fringe.nodes)
-    edges = list({e.key: e for e in [*around.edges, *parts.edges, *fringe.edges]}.values())
-
-    def targets(source: str, rel: RelType) -> list[Node]:
-        return [nodes[e.target] for e in edges if e.source == source and e.rel is rel]
-
-    def sources(target: str, rel: RelType) -> list[Node]:
-        return [nodes[e.source] for e in edges if e.target == target and e.rel is rel]
-
-    def practice_note(practice: Node) -> PracticeNote:
-        assert isinstance(practice, Practice)
-        actions = sorted(
-            a.text for a in sources(practice.id, RelType.IMPLEMENTS) if isinstance(a, Action)
-        )
-        return PracticeNote(
-            id=practice.id,
-            name=practice.name,
-            status=practice.status,
-            adopted_at=practice.adopted_at,
-            actions=actions,
-        )
-
-    experiments = targets(failure_id, RelType.INVESTIGATED_BY)
-    tested: dict[str, list[TestNote]] = {}
+    walk = _Walk.around(store, failure_id)
     explanation = Explanation(failure=failure)
-    for experiment in sorted(experiments, key=lambda n: n.id):
-        assert isinstance(experiment, Experiment)
+    tested: dict[str, list[TestNote]] = {}
+    for experiment in walk.targets(failure_id, RelType.INVESTIGATED_BY, Experiment):
         note = TestNote(
             id=experiment.id,
             hypothesis=experiment.hypothesis,
             outcome=experiment.outcome,
             finding=experiment.finding,
         )
-        covered = targets(experiment.id, RelType.TESTED)
+        covered = walk.targets(experiment.id, RelType.TESTED, Cause)
         for cause in covered:
             tested.setdefault(cause.id, []).append(note)
         if not covered:
             explanation.untested_experiments.append(note)
-    for cause in sorted(causes, key=lambda c: (role_rank(_role(caused_by[c.id])), c.id)):
-        assert isinstance(cause, Cause)
-        link = caused_by[cause.id]
-        explanation.causes.append(
-            CauseNote(
-                id=cause.id,
-                name=cause.name,
-                role=_role(link),
-                status=link.status or CauseStatus.ACCEPTED,
-                evidence=link.evidence,
-                tested_by=tested.get(cause.id, []),
-                addressed_by=[
-                    practice_note(p)
-                    for p in sorted(sources(cause.id, RelType.ADDRESSES), key=lambda n: n.id)
-                    if isinstance(p, Practice)
-                ],
-            )
+    explanation.causes = [
+        _cause_note(walk, cause, link, tested.get(cause.id, []))
+        for cause, link in walk.causes(failure_id)
+    ]
+    explanation.lessons = [
+        LessonNote(
+            id=lesson.id,
+            text=lesson.text,
+            practices=[
+                _practice_note(walk, p)
+                for p in walk.targets(lesson.id, RelType.ADOPTED_AS, Practice)
+            ],
         )
-    for lesson in sorted(targets(failure_id, RelType.TAUGHT), key=lambda n: n.id):
-        assert isinstance(lesson, Lesson)
-        explanation.lessons.append(
-            LessonNote(
-                id=lesson.id,
-                text=lesson.text,
-                practices=[
-                    practice_note(p)
-                    for p in sorted(targets(lesson.id, RelType.ADOPTED_AS), key=lambda n: n.id)
-                ],
-            )
-        )
-    recurrences = [e for e in around.edges if e.rel is RelType.RECURRENCE_OF]
-    explanation.recurrence_of = sorted(e.target for e in recurrences if e.source == failure_id)
-    explanation.recurred_as = sorted(e.source for e in recurrences if e.target == failure_id)
+        for lesson in walk.targets(failure_id, RelType.TAUGHT, Lesson)
+    ]
+    explanation.recurrence_of = [
+        n.id for n in walk.targets(failure_id, RelType.RECURRENCE_OF, Failure)
+    ]
+    explanation.recurred_as = [
+        n.id for n in walk.sources(failure_id, RelType.RECURRENCE_OF, Failure)
+    ]
     return explanation
+
+
+N = TypeVar("N", bound=Node)
+
+
+@dataclass
+class _Walk:
+    """The nodes and edges an explanation is read from."""
+
+    nodes: dict[str, Node]
+    edges: list[Edge]
+
+    @classmethod
+    def around(cls, store: GraphStore, failure_id: str) -> _Walk:
+        """The failure's links, its parts and what they point at, and then what addresses
+        its causes and implements its practices: three walks."""
+        around = store.neighbours(failure_id)
+        parts = store.neighbours(failure_id, _PARTS, depth=2)
+        nodes = {n.id: n for n in [*around.nodes, *parts.nodes]}
+        causes = [e.target for e in around.edges if e.rel is RelType.CAUSED_BY]
+        practices = [n.id for n in nodes.values() if isinstance(n, Practice)]
+        fringe = store.neighbours([*causes, *practices], [RelType.ADDRESSES, RelType.IMPLEMENTS])
+        nodes.update((n.id, n) for n in fringe.nodes)
+        edges = {e.key: e for e in [*around.edges, *parts.edges, *fringe.edges]}
+        return cls(nodes, list(edges.values()))
+
+    def targets(self, source: str, rel: RelType, kind: type[N]) -> list[N]:
+        """The nodes `source` links to over `rel` that are a `kind`, by id."""
+        found = [self.nodes[e.target] for e in self.edges if e.source == source and e.rel is rel]
+        return sorted((n for n in found if isinstance(n, kind)), key=lambda n: n.id)
+
+    def sources(self, target: str, rel: RelType, kind: type[N]) -> list[N]:
+        """The nodes that link to `target` over `rel` and are a `kind`, by id."""
+        found = [self.nodes[e.source] for e in self.edges if e.target == target and e.rel is rel]
+        return sorted((n for n in found if isinstance(n, kind)), key=lambda n: n.id)
+
+    def causes(self, failure_id: str) -> list[tuple[Cause, Edge]]:
+        """The failure's causes with their links, root causes first, then by id."""
+        linked = [
+            (cause, e)
+            for e in self.edges
+            if e.source == failure_id
+            and e.rel is RelType.CAUSED_BY
+            and isinstance(cause := self.nodes[e.target], Cause)
+        ]
+        return sorted(linked, key=lambda pair: (role_rank(_role(pair[1])), pair[0].id))
+
+
+def _practice_note(walk: _Walk, practice: Practice) -> PracticeNote:
+    return PracticeNote(
+        id=practice.id,
+        name=practice.name,
+        status=practice.status,
+        adopted_at=practice.adopted_at,
+        actions=sorted(a.text for a in walk.sources(practice.id, RelType.IMPLEMENTS, Action)),
+    )
+
+
+def _cause_note(walk: _Walk, cause: Cause, link: Edge, tested_by: list[TestNote]) -> CauseNote:
+    return CauseNote(
+        id=cause.id,
+        name=cause.name,
+        role=_role(link),
+        status=link.status or CauseStatus.ACCEPTED,
+        evidence=link.evidence,
+        tested_by=tested_by,
+        addressed_by=[
+            _practice_note(walk, p) for p in walk.sources(cause.id, RelType.ADDRESSES, Practice)
+        ],
+    )
 
 
 def _role(edge: Edge) -> CauseRole:
