@@ -15,11 +15,18 @@ import networkx as nx
 import pytest
 
 from .conftest import EXAMPLES
+from .hashing_embedder import HashingEmbedder
 
 PAYOUTS = "2025-01-14-payouts-duplicate-run"
 REFUNDS = "2025-08-05-refund-batch-double-submit"
 LEDGER = "2026-04-30-ledger-export-skipped"
 AS_OF = "2026-11-27"
+
+
+@pytest.fixture
+def model() -> HashingEmbedder:
+    """Insights read the graph, not the texts' meaning: the test embedder serves."""
+    return HashingEmbedder()
 
 
 @pytest.fixture

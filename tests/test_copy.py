@@ -6,6 +6,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pytest
 
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.models import Label
@@ -15,6 +16,13 @@ from lessons.graph.transfer import copy_graph
 from lessons.ingest.pipeline import FileStatus, discover, ingest
 
 from .conftest import EXAMPLES, Neo4jTarget, wipe_neo4j
+
+
+@pytest.fixture
+def embedder(fast_embedder: CachingEmbedder) -> CachingEmbedder:
+    """Copying moves vectors as they are, whatever made them
+    (tests/hashing_embedder.py serves)."""
+    return fast_embedder
 
 
 def all_vectors(store: GraphStore) -> dict[str, np.ndarray]:

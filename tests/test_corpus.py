@@ -18,6 +18,14 @@ from lessons.graph.store import SqliteStore
 from lessons.ingest.headings import ALIASES, normalise_heading
 from lessons.ingest.pipeline import FileStatus, discover, ingest
 
+
+@pytest.fixture
+def embedder(fast_embedder: CachingEmbedder) -> CachingEmbedder:
+    """What is read from the documents does not depend on the model
+    (tests/hashing_embedder.py serves)."""
+    return fast_embedder
+
+
 pytestmark = pytest.mark.corpus
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

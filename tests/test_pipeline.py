@@ -16,6 +16,14 @@ from lessons.ingest.pipeline import FileResult, FileStatus, discover, ingest
 
 from .conftest import EXAMPLES
 
+
+@pytest.fixture
+def embedder(fast_embedder: CachingEmbedder) -> CachingEmbedder:
+    """Imports, re-imports and their bookkeeping do not depend on what texts mean
+    (tests/hashing_embedder.py serves)."""
+    return fast_embedder
+
+
 GOOD_MD = """---
 id: inc-1
 title: Checkout timeouts

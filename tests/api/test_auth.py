@@ -18,6 +18,14 @@ from lessons.graph.store import GraphStore
 
 from .conftest import READ_KEY, WRITE_KEY, Api, api_settings, serve
 
+
+@pytest.fixture
+def embedder(fast_embedder: CachingEmbedder) -> CachingEmbedder:
+    """Keys and scopes do not depend on what texts mean
+    (tests/hashing_embedder.py serves)."""
+    return fast_embedder
+
+
 PUBLIC, READ, WRITE = "public", "read", "write"
 
 # Every route the app has, with the scope it needs. A new route must be added here.
