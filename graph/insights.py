@@ -23,10 +23,8 @@ randomised algorithms take a seed.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar, cast
@@ -34,27 +32,43 @@ from typing import TypeVar, cast
 import networkx as nx
 import numpy as np
 
+from lessons.graph.clusters import CLUSTERS_NEEDS, FailureCluster, clusters_of, failure_clusters
 from lessons.graph.memory import paused_gc
-from lessons.graph.models import Label, PracticeStatus, RelType
+from lessons.graph.models import Label, RelType
 from lessons.graph.projection import (
     Adjacency,
-    Attributes,
     Needs,
-    Pairs,
     View,
     day_of,
+    failures_by_cause,
+    is_in_force,
     name_of,
     read_view,
 )
+from lessons.graph.timing import TIMING_NEEDS, Timing, timing, timing_of
 
-IN_FORCE_STATUSES = frozenset({PracticeStatus.ADOPTED.value, PracticeStatus.VERIFIED.value})
+# The five insights and what they return; clusters and timing live in their own modules.
+__all__ = [
+    "FailureCluster",
+    "Insights",
+    "LearningGaps",
+    "PracticeEffectiveness",
+    "RecurringCause",
+    "Timing",
+    "all_insights",
+    "failure_clusters",
+    "first_items",
+    "learning_gaps",
+    "practice_effectiveness",
+    "recurring_causes",
+    "timing",
+]
+
 CLOSED_ACTION_STATUSES = frozenset(
     {"done", "closed", "complete", "completed", "resolved", "fixed", "cancelled", "canceled"}
 )
 DAYS_PER_YEAR = 365
 RECURRING = 2  # failures that make a cause recurring
-CLUSTER_MIN_SIZE = 2
-CLUSTER_LABEL_CAUSES = 2  # causes a cluster is named after
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -64,29 +78,9 @@ def _days_before(day: date, days: int) -> date:
     return date.fromordinal(max(day.toordinal() - days, 1))
 
 
-def _in_force(attrs: Attributes, day: date) -> bool:
-    """Whether a practice (its node attributes) is in force on `day`."""
-    if attrs.get("status") not in IN_FORCE_STATUSES:
-        return False
-    adopted = day_of(attrs.get("adopted_at"))
-    return adopted is None or adopted <= day
-
-
 def _newest_first(day: date | None) -> tuple[bool, int]:
     """Sort key part: the most recent day first, no day last."""
     return (day is None, -day.toordinal() if day else 0)
-
-
-def _failures_by_cause(caused_by: Pairs, failures: Iterable[str]) -> Adjacency:
-    """Cause id -> the failures it caused, in the order of `failures` (others left out)."""
-    rank = {failure: i for i, failure in enumerate(failures)}
-    by_cause: Adjacency = defaultdict(list)
-    for failure, cause in caused_by:
-        if failure in rank:
-            by_cause[cause].append(failure)
-    for caused in by_cause.values():
-        caused.sort(key=rank.__getitem__)
-    return by_cause
 
 
 def _pagerank(source: np.ndarray, target: np.ndarray, size: int) -> np.ndarray:
@@ -162,8 +156,8 @@ def _recurring_causes(
 ) -> list[RecurringCause]:
     failures = view.nodes[Label.FAILURE]
     days = view.days
-    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], [*days, *view.undated()])
-    in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if _in_force(attrs, as_of)}
+    by_cause = failures_by_cause(view.edges[RelType.CAUSED_BY], [*days, *view.undated()])
+    in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if is_in_force(attrs, as_of)}
     addressed_by = view.edges[RelType.ADDRESSES].reversed()
 
     # PageRank on failures (numbered as met) and causes (numbered after them, by id).
@@ -277,7 +271,7 @@ _LEARNING_GAPS_NEEDS = Needs(
 
 
 def _learning_gaps(view: View, as_of: date, min_failures: int) -> LearningGaps:
-    in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if _in_force(attrs, as_of)}
+    in_force = {p for p, attrs in view.nodes[Label.PRACTICE].items() if is_in_force(attrs, as_of)}
     overdue, ownerless = _action_gaps(view, as_of)
     return LearningGaps(
         as_of=as_of,
@@ -321,7 +315,7 @@ def _unaddressed_causes(
     view: View, in_force: set[str], min_failures: int
 ) -> list[UnaddressedCause]:
     failures = [*view.days, *view.undated()]
-    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], failures)
+    by_cause = failures_by_cause(view.edges[RelType.CAUSED_BY], failures)
     addressed_by = view.edges[RelType.ADDRESSES].reversed()
     found = []
     for cause, caused in by_cause.items():
@@ -423,13 +417,13 @@ _PRACTICE_EFFECTIVENESS_NEEDS = Needs(
 def _practice_effectiveness(view: View, as_of: date) -> PracticeEffectiveness:
     days = view.days
     position = {failure: i for i, failure in enumerate(days)}  # chronological order
-    by_cause = _failures_by_cause(view.edges[RelType.CAUSED_BY], days)
+    by_cause = failures_by_cause(view.edges[RelType.CAUSED_BY], days)
     addresses = view.edges[RelType.ADDRESSES].grouped()
     recurrences = set(view.edges[RelType.RECURRENCE_OF].sources)
     effects = []
     for practice, attrs in sorted(view.nodes[Label.PRACTICE].items()):
         adopted = day_of(attrs.get("adopted_at"))
-        if adopted is None or not _in_force(attrs, as_of):
+        if adopted is None or not is_in_force(attrs, as_of):
             continue
         causes = sorted(addresses.get(practice, ()))
         targeted = sorted(
@@ -463,324 +457,6 @@ def _practice_effectiveness(view: View, as_of: date) -> PracticeEffectiveness:
     effects.sort(key=lambda e: (-len(e.failures_after), -len(e.failures_before), e.practice_id))
     not_prevented = [e.practice_id for e in effects if e.verdict == "recurred"]
     return PracticeEffectiveness(as_of, effects, not_prevented)
-
-
-# -- failure clusters -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FailureCluster:
-    """Failures that share causes and components, named after their most central causes."""
-
-    label: str
-    failure_ids: tuple[str, ...]
-    cause_ids: tuple[str, ...]  # most central first: behind the most failures of the cluster
-    component_ids: tuple[str, ...]  # most affected first
-
-
-def _cooccurrence(owner: np.ndarray, entity: np.ndarray, size: int) -> nx.Graph:
-    """The weighted graph of entities seen in the same failure (weight: in how many).
-
-    `owner[i]` is the failure of `entity[i]`; each failure's entities are distinct and
-    contiguous. Entity i and entity i + k form a pair when they have the same owner, so the
-    pairs are counted in numpy without a loop over failures (a pair is encoded as
-    smaller * size + larger).
-    """
-    longest = int(np.bincount(owner).max()) if len(owner) else 0
-    pairs = [np.empty(0, dtype=np.int64)]
-    for k in range(1, longest):
-        same = owner[k:] == owner[:-k]
-        a, b = entity[:-k][same], entity[k:][same]
-        pairs.append(np.minimum(a, b) * size + np.maximum(a, b))
-    keys, counts = np.unique(np.concatenate(pairs), return_counts=True)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(size))
-    graph.add_weighted_edges_from(
-        zip((keys // size).tolist(), (keys % size).tolist(), counts.tolist(), strict=True)
-    )
-    return graph
-
-
-def _failure_links(view: View) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-    """The failures in the view that have causes or components, those entities (both sorted
-    by id), and the links between them numbered: failure `owner[i]` has entity `entity[i]`,
-    each failure's links contiguous."""
-    all_failures = view.ids(Label.FAILURE)
-    failure_number = {failure: i for i, failure in enumerate(all_failures)}
-    linked = [view.edges[RelType.CAUSED_BY], view.edges[RelType.AFFECTED]]
-    sources = [s for pairs in linked for s in pairs.sources]
-    targets = [t for pairs in linked for t in pairs.targets]
-    entity_ids = sorted(set(targets))
-    number = {entity: i for i, entity in enumerate(entity_ids)}
-    owner = np.fromiter((failure_number.get(s, -1) for s in sources), np.int64, len(sources))
-    entity = np.fromiter(map(number.__getitem__, targets), np.int64, len(targets))
-    present = owner >= 0  # -1: a failure after as_of
-    by_owner = np.argsort(owner[present], kind="stable")
-    owners, owner = np.unique(owner[present][by_owner], return_inverse=True)
-    entities, entity = np.unique(entity[present][by_owner], return_inverse=True)
-    return (
-        [all_failures[i] for i in owners.tolist()],
-        [entity_ids[i] for i in entities.tolist()],
-        owner,
-        entity,
-    )
-
-
-@paused_gc
-def failure_clusters(
-    graph: nx.MultiDiGraph,
-    *,
-    as_of: date | None = None,
-    min_size: int = CLUSTER_MIN_SIZE,
-    seed: int = 0,
-    resolution: float = 1.0,
-    label_causes: int = CLUSTER_LABEL_CAUSES,
-) -> list[FailureCluster]:
-    """Communities of failures that share causes and components, biggest first.
-
-    Causes and components are linked when they appear in the same failure (weighted by how
-    many); Louvain community detection (seeded, so deterministic) splits that co-occurrence
-    graph, and each failure joins the community holding most of its causes and components
-    (ties: the lowest community number, communities being numbered in order of their
-    smallest id). A failure-failure projection would group the same way but grows with the
-    square of a popular cause's failure count (tens of millions of pairs at 100k failures);
-    the entity graph stays the size of the vocabulary. Each cluster is labelled with its
-    `label_causes` most central causes: those behind the most of its failures.
-    """
-    view = read_view(graph, _FAILURE_CLUSTERS_NEEDS, as_of or date.today())
-    return _failure_clusters(
-        view, min_size=min_size, seed=seed, resolution=resolution, label_causes=label_causes
-    )
-
-
-_FAILURE_CLUSTERS_NEEDS = Needs(
-    (Label.FAILURE, Label.CAUSE, Label.COMPONENT), (RelType.CAUSED_BY, RelType.AFFECTED)
-)
-
-
-def _failure_clusters(
-    view: View,
-    *,
-    min_size: int = CLUSTER_MIN_SIZE,
-    seed: int = 0,
-    resolution: float = 1.0,
-    label_causes: int = CLUSTER_LABEL_CAUSES,
-) -> list[FailureCluster]:
-    failures, entity_ids, owner, entity = _failure_links(view)
-
-    cooccurrence = _cooccurrence(owner, entity, len(entity_ids))
-    communities = nx.community.louvain_communities(
-        cooccurrence, weight="weight", resolution=resolution, seed=seed
-    )
-    community_of = np.zeros(len(entity_ids), dtype=np.int64)
-    for index, community in enumerate(sorted(sorted(c) for c in communities)):
-        community_of[community] = index
-
-    # Each failure's vote: the community with most of its entities, ties to the lowest number.
-    votes, counts = np.unique(owner * len(entity_ids) + community_of[entity], return_counts=True)
-    voter, choice = votes // len(entity_ids), votes % len(entity_ids)
-    order = np.lexsort((choice, -counts, voter))
-    _, first = np.unique(voter[order], return_index=True)
-    chosen = choice[order][first]
-
-    # How many of each cluster's failures have each entity, most first, then by id.
-    size = len(entity_ids)
-    cluster_of = chosen[owner]
-    keys, counts = np.unique(cluster_of * size + entity, return_counts=True)
-    order = np.lexsort((keys % size, -counts, keys // size))
-    ranked: dict[int, list[str]] = defaultdict(list)
-    for cluster, e in zip(
-        (keys // size)[order].tolist(), (keys % size)[order].tolist(), strict=True
-    ):
-        ranked[cluster].append(entity_ids[e])
-
-    members: dict[int, list[str]] = defaultdict(list)
-    for failure, cluster in zip(failures, chosen.tolist(), strict=True):
-        members[cluster].append(failure)
-    causes = view.nodes[Label.CAUSE]
-    clusters = []
-    for cluster, failure_ids in members.items():
-        if len(failure_ids) < min_size:
-            continue
-        cause_ids = tuple(e for e in ranked[cluster] if e in causes)
-        component_ids = tuple(e for e in ranked[cluster] if e not in causes)
-        named = cause_ids[:label_causes] or component_ids[:label_causes]
-        clusters.append(
-            FailureCluster(
-                label=" + ".join(name_of(view, n) for n in named),
-                failure_ids=tuple(failure_ids),
-                cause_ids=cause_ids,
-                component_ids=component_ids,
-            )
-        )
-    return sorted(clusters, key=lambda c: (-len(c.failure_ids), c.failure_ids[0]))
-
-
-# -- timing ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AdaptationTime:
-    """Time to adaptation of one failure: from the failure to its first practice adopted."""
-
-    failure_id: str
-    occurred_at: date
-    practice_id: str
-    adopted_at: date
-    days: int
-
-
-@dataclass(frozen=True, slots=True)
-class RecurrenceGap:
-    """Days between a failure and the earlier failure it is a RECURRENCE_OF."""
-
-    failure_id: str
-    recurrence_of: str
-    occurred_at: date
-    earlier_occurred_at: date
-    days: int
-
-
-@dataclass(frozen=True, slots=True)
-class CauseTiming:
-    """How a cause behind several dated failures was recognised and adapted to.
-
-    - `days_to_recurrence`: from its first failure to its second;
-    - `days_to_recognition`: from its first failure to the first failure with this cause that
-      was linked RECURRENCE_OF an earlier failure also having it (someone recognised the
-      pattern); None if never linked;
-    - `unrecognised_repeats`: later failures with the cause not linked that way;
-    - `days_to_adaptation`: from its first failure to the adoption of the first practice in
-      force that addresses it (adopted on or after that failure); None if none;
-    - `adapted_before_recurrence`: that adoption came before the second failure.
-    """
-
-    cause_id: str
-    name: str
-    failure_count: int
-    first_seen: date
-    days_to_recurrence: int
-    days_to_recognition: int | None
-    unrecognised_repeats: int
-    days_to_adaptation: int | None
-    adapted_before_recurrence: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Time to adaptation, recurrence gaps and per-cause timing, with their medians."""
-
-    adaptation: list[AdaptationTime]  # slowest first
-    recurrences: list[RecurrenceGap]  # shortest gap first
-    causes: list[CauseTiming]  # most failures first
-    median_days_to_adaptation: float | None
-    median_recurrence_gap_days: float | None
-
-
-def _median(values: list[int]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
-@paused_gc
-def timing(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Timing:
-    """Time to adaptation per failure, recurrence gaps, and per-cause time to recurrence,
-    recognition and adaptation (see `CauseTiming`); only where the dates allow.
-
-    Time to adaptation of a failure is the days from it to the `adopted_at` of the earliest
-    practice in force (on as_of) that one of its lessons was adopted as, counting only
-    practices adopted on or after the failure (one adopted earlier did not come from it).
-    """
-    as_of = as_of or date.today()
-    return _timing(read_view(graph, _TIMING_NEEDS, as_of), as_of)
-
-
-_TIMING_NEEDS = Needs(
-    (Label.FAILURE, Label.CAUSE, Label.PRACTICE),
-    (
-        RelType.TAUGHT,
-        RelType.ADOPTED_AS,
-        RelType.RECURRENCE_OF,
-        RelType.CAUSED_BY,
-        RelType.ADDRESSES,
-    ),
-)
-
-
-def _timing(view: View, as_of: date) -> Timing:
-    edges = view.edges
-    days = view.days
-    recurrence_of = edges[RelType.RECURRENCE_OF].grouped()
-    adopted_on = {
-        p: d
-        for p, attrs in view.nodes[Label.PRACTICE].items()
-        if _in_force(attrs, as_of) and (d := day_of(attrs.get("adopted_at")))
-    }
-
-    practices_of: Adjacency = defaultdict(list)  # lesson -> its practices in force
-    for lesson, practice in edges[RelType.ADOPTED_AS]:
-        if practice in adopted_on:
-            practices_of[lesson].append(practice)
-    first_adopted: dict[str, tuple[date, str]] = {}  # failure -> (day, practice)
-    for failure, lesson in edges[RelType.TAUGHT]:
-        day = days.get(failure)
-        if day is None:
-            continue
-        for practice in practices_of.get(lesson, ()):
-            adopted, earliest = (adopted_on[practice], practice), first_adopted.get(failure)
-            if adopted[0] >= day and (earliest is None or adopted < earliest):
-                first_adopted[failure] = adopted
-    adaptation = [
-        AdaptationTime(failure, days[failure], practice, first, (first - days[failure]).days)
-        for failure, (first, practice) in first_adopted.items()
-    ]
-    adaptation.sort(key=lambda a: (-a.days, a.failure_id))
-
-    recurrences = [
-        RecurrenceGap(failure, earlier, day, days[earlier], (day - days[earlier]).days)
-        for failure, day in days.items()
-        for earlier in sorted(recurrence_of.get(failure, ()))
-        if earlier in days
-    ]
-    recurrences.sort(key=lambda r: (r.days, r.failure_id, r.recurrence_of))
-
-    causes = []
-    addressed_by = edges[RelType.ADDRESSES].reversed()
-    for cause, caused in _failures_by_cause(edges[RelType.CAUSED_BY], days).items():
-        if len(caused) < 2:
-            continue
-        first, second = days[caused[0]], days[caused[1]]
-        seen = {caused[0]}
-        recognised: list[date] = []
-        for failure in caused[1:]:
-            if not seen.isdisjoint(recurrence_of.get(failure, ())):
-                recognised.append(days[failure])
-            seen.add(failure)
-        adoptions = [
-            d
-            for p in addressed_by.get(cause, ())
-            if (d := adopted_on.get(p)) is not None and d >= first
-        ]
-        causes.append(
-            CauseTiming(
-                cause_id=cause,
-                name=name_of(view, cause),
-                failure_count=len(caused),
-                first_seen=first,
-                days_to_recurrence=(second - first).days,
-                days_to_recognition=(recognised[0] - first).days if recognised else None,
-                unrecognised_repeats=len(caused) - 1 - len(recognised),
-                days_to_adaptation=(min(adoptions) - first).days if adoptions else None,
-                adapted_before_recurrence=bool(adoptions) and min(adoptions) < second,
-            )
-        )
-    causes.sort(key=lambda c: (-c.failure_count, c.cause_id))
-    return Timing(
-        adaptation,
-        recurrences,
-        causes,
-        _median([a.days for a in adaptation]),
-        _median([r.days for r in recurrences]),
-    )
 
 
 # -- the most important first -----------------------------------------------------------------
@@ -832,8 +508,8 @@ def all_insights(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Insigh
         _RECURRING_CAUSES_NEEDS
         | _LEARNING_GAPS_NEEDS
         | _PRACTICE_EFFECTIVENESS_NEEDS
-        | _FAILURE_CLUSTERS_NEEDS
-        | _TIMING_NEEDS,
+        | CLUSTERS_NEEDS
+        | TIMING_NEEDS,
         as_of,
     )
     return Insights(
@@ -841,6 +517,6 @@ def all_insights(graph: nx.MultiDiGraph, *, as_of: date | None = None) -> Insigh
         recurring_causes=_recurring_causes(view, as_of, RECURRING, DAYS_PER_YEAR),
         learning_gaps=_learning_gaps(view, as_of, RECURRING),
         practice_effectiveness=_practice_effectiveness(view, as_of),
-        failure_clusters=_failure_clusters(view),
-        timing=_timing(view, as_of),
+        failure_clusters=clusters_of(view),
+        timing=timing_of(view, as_of),
     )

@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from lessons.graph.memory import paused_gc
-from lessons.graph.models import Label, RelType
+from lessons.graph.models import Label, PracticeStatus, RelType
 
 Adjacency = dict[str, list[str]]
 Attributes = dict[str, Any]
@@ -181,3 +181,28 @@ def day_of(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     return value if isinstance(value, date) else None
+
+
+# -- what several insights read -------------------------------------------------------------
+
+IN_FORCE_STATUSES = frozenset({PracticeStatus.ADOPTED.value, PracticeStatus.VERIFIED.value})
+
+
+def is_in_force(attrs: Attributes, day: date) -> bool:
+    """Whether a practice (its node attributes) is in force on `day`."""
+    if attrs.get("status") not in IN_FORCE_STATUSES:
+        return False
+    adopted = day_of(attrs.get("adopted_at"))
+    return adopted is None or adopted <= day
+
+
+def failures_by_cause(caused_by: Pairs, failures: Iterable[str]) -> Adjacency:
+    """Cause id -> the failures it caused, in the order of `failures` (others left out)."""
+    rank = {failure: i for i, failure in enumerate(failures)}
+    by_cause: Adjacency = defaultdict(list)
+    for failure, cause in caused_by:
+        if failure in rank:
+            by_cause[cause].append(failure)
+    for caused in by_cause.values():
+        caused.sort(key=rank.__getitem__)
+    return by_cause

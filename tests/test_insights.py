@@ -41,17 +41,13 @@ from datetime import UTC, date, datetime
 import networkx as nx
 import pytest
 
+from lessons.graph.clusters import failure_clusters
 from lessons.graph.insights import (
     ActionItem,
-    AdaptationTime,
-    CauseTiming,
-    RecurrenceGap,
     all_insights,
-    failure_clusters,
     learning_gaps,
     practice_effectiveness,
     recurring_causes,
-    timing,
 )
 from lessons.graph.models import (
     Action,
@@ -68,6 +64,7 @@ from lessons.graph.models import (
 )
 from lessons.graph.projection import indexed
 from lessons.graph.store import GraphStore
+from lessons.graph.timing import AdaptationTime, CauseTiming, RecurrenceGap, timing
 
 AS_OF = date(2025, 1, 1)
 

@@ -26,6 +26,8 @@ GRAPH_LAYERS = [
     "store",
     "session",
     "projection",
+    "clusters",
+    "timing",
     "export",
     "transfer",
     "resolution",
