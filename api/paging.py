@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -34,7 +35,7 @@ from lessons.graph.store import GraphStore
 MAX_PAGE = 100  # most items one page of a list may hold
 
 MAX_SEARCH_DEPTH = 100  # search ranks this many hits at most (offset + limit)
-T = TypeVar("T")
+T = TypeVar("T", Failure, CauseDetail, PracticeDetail, ComponentDetail)
 
 
 class FailurePage(BaseModel):
@@ -85,25 +86,13 @@ def failures_page(
     cursor: str | None = None,
 ) -> FailurePage:
     """Failures matching `where`, ordered by id, `limit` at a time."""
-    items, next_cursor = _page(
-        "failures",
-        limit,
-        cursor,
-        lambda n, after: list_failures(store, where, limit=n, after=after),
-        lambda failure: failure.id,
-    )
+    items, next_cursor = _page("failures", limit, cursor, partial(list_failures, store, where))
     return FailurePage(items=items, next_cursor=next_cursor)
 
 
 def causes_page(store: GraphStore, *, limit: int = 20, cursor: str | None = None) -> CausePage:
     """Causes ordered by id, each with the failures that share it."""
-    items, next_cursor = _page(
-        Label.CAUSE.value,
-        limit,
-        cursor,
-        lambda n, after: list_causes(store, limit=n, after=after),
-        lambda detail: detail.cause.id,
-    )
+    items, next_cursor = _page("Cause", limit, cursor, partial(list_causes, store))
     return CausePage(items=items, next_cursor=next_cursor)
 
 
@@ -111,13 +100,7 @@ def practices_page(
     store: GraphStore, *, limit: int = 20, cursor: str | None = None
 ) -> PracticePage:
     """Practices ordered by id, each with the failures that led to it."""
-    items, next_cursor = _page(
-        Label.PRACTICE.value,
-        limit,
-        cursor,
-        lambda n, after: list_practices(store, limit=n, after=after),
-        lambda detail: detail.practice.id,
-    )
+    items, next_cursor = _page("Practice", limit, cursor, partial(list_practices, store))
     return PracticePage(items=items, next_cursor=next_cursor)
 
 
@@ -125,13 +108,7 @@ def components_page(
     store: GraphStore, *, limit: int = 20, cursor: str | None = None
 ) -> ComponentPage:
     """Components ordered by id, each with the failures that affected it."""
-    items, next_cursor = _page(
-        Label.COMPONENT.value,
-        limit,
-        cursor,
-        lambda n, after: list_components(store, limit=n, after=after),
-        lambda detail: detail.component.id,
-    )
+    items, next_cursor = _page("Component", limit, cursor, partial(list_components, store))
     return ComponentPage(items=items, next_cursor=next_cursor)
 
 
@@ -172,17 +149,13 @@ def search_page(
 
 
 def _page(
-    kind: str,
-    limit: int,
-    cursor: str | None,
-    read: Callable[[int, str], list[T]],
-    id_of: Callable[[T], str],
+    kind: str, limit: int, cursor: str | None, read: Callable[..., list[T]]
 ) -> tuple[list[T], str | None]:
-    """One page of a list ordered by id: `read(n, after)` gives up to `n` items after an id;
-    one more than `limit` is read to know whether another page follows."""
+    """One page of a list ordered by id: `read(limit=n, after=id)` gives up to `n` items
+    after an id; one more than `limit` is read to know whether another page follows."""
     limit = _page_size(limit)
-    items = read(limit + 1, str(_decode_cursor(cursor, kind).get("after", "")))
-    more = {"after": id_of(items[limit - 1])} if len(items) > limit else None
+    items = read(limit=limit + 1, after=str(_decode_cursor(cursor, kind).get("after", "")))
+    more = {"after": items[limit - 1].id} if len(items) > limit else None
     return items[:limit], _encode_cursor(kind, more)
 
 

@@ -13,9 +13,9 @@ overwrite them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from lessons.graph.building import GraphBuilder, failure_node
 from lessons.graph.embeddings import Embedder, node_vectors
@@ -155,42 +155,34 @@ def add_experiment(
     store: GraphStore, embedder: Embedder, failure_id: str, draft: ExperimentDraft
 ) -> Experiment:
     """Add an experiment to a failure, with the causes it tested (new or existing)."""
-    the_failure(store, failure_id)
-    with _allocating:
-        experiment = Experiment(
-            id=_next_part_id(store, failure_id, "experiment", RelType.INVESTIGATED_BY),
+    return _add_part(
+        store,
+        embedder,
+        failure_id,
+        RelType.INVESTIGATED_BY,
+        lambda part_id: Experiment(
+            id=part_id,
             hypothesis=draft.hypothesis,
             method=draft.method,
             outcome=draft.outcome,
             finding=draft.finding,
-        )
-        writes = _Writes(store=store, embedder=embedder)
-        writes.node(experiment)
-        writes.edge(Edge(source=failure_id, rel=RelType.INVESTIGATED_BY, target=experiment.id))
-        for name in draft.tested_causes:
-            cause = writes.resolve(Label.CAUSE, name)
-            writes.edge(Edge(source=experiment.id, rel=RelType.TESTED, target=cause))
-        writes.commit()
-    return experiment
+        ),
+        [(RelType.TESTED, Label.CAUSE, name) for name in draft.tested_causes],
+    )
 
 
 def add_lesson(
     store: GraphStore, embedder: Embedder, failure_id: str, draft: LessonDraft
 ) -> Lesson:
     """Add a lesson to a failure, adopted as the practices it names (new or existing)."""
-    the_failure(store, failure_id)
-    with _allocating:
-        lesson = Lesson(
-            id=_next_part_id(store, failure_id, "lesson", RelType.TAUGHT), text=draft.text
-        )
-        writes = _Writes(store=store, embedder=embedder)
-        writes.node(lesson)
-        writes.edge(Edge(source=failure_id, rel=RelType.TAUGHT, target=lesson.id))
-        for name in draft.adopted_as:
-            practice = writes.resolve(Label.PRACTICE, name)
-            writes.edge(Edge(source=lesson.id, rel=RelType.ADOPTED_AS, target=practice))
-        writes.commit()
-    return lesson
+    return _add_part(
+        store,
+        embedder,
+        failure_id,
+        RelType.TAUGHT,
+        lambda part_id: Lesson(id=part_id, text=draft.text),
+        [(RelType.ADOPTED_AS, Label.PRACTICE, name) for name in draft.adopted_as],
+    )
 
 
 def add_practice(
@@ -224,13 +216,12 @@ def add_practice(
                     f"{link.lesson_id!r} is not a lesson of failure {failure_id!r}",
                     hint="Leave lesson_id out to add a lesson that says the practice.",
                 )
-            lesson_id = link.lesson_id
+            writes.edge(Edge(source=link.lesson_id, rel=RelType.ADOPTED_AS, target=practice))
         else:
-            lesson_id = _next_part_id(store, failure_id, "lesson", RelType.TAUGHT)
+            lesson_id = _next_part_id(store, failure_id, RelType.TAUGHT)
             writes.lesson_for_practice(
                 failure_id, lesson_id, practice, link.description or link.name
             )
-        writes.edge(Edge(source=lesson_id, rel=RelType.ADOPTED_AS, target=practice))
         for name in link.addresses:
             cause = writes.resolve(Label.CAUSE, name)
             writes.edge(Edge(source=practice, rel=RelType.ADDRESSES, target=cause))
@@ -244,23 +235,47 @@ def add_action(
     store: GraphStore, embedder: Embedder, failure_id: str, draft: ActionDraft
 ) -> Action:
     """Add a follow-up item to a failure, optionally implementing a practice."""
+    implements = [] if draft.implements is None else [draft.implements]
+    return _add_part(
+        store,
+        embedder,
+        failure_id,
+        RelType.HAS_ACTION,
+        lambda part_id: Action(
+            id=part_id, text=draft.text, owner=draft.owner, status=draft.status, due=draft.due
+        ),
+        [(RelType.IMPLEMENTS, Label.PRACTICE, name) for name in implements],
+    )
+
+
+Part = TypeVar("Part", Experiment, Lesson, Action)
+PART_KINDS = {
+    RelType.INVESTIGATED_BY: "experiment",
+    RelType.TAUGHT: "lesson",
+    RelType.HAS_ACTION: "action",
+}
+
+
+def _add_part(
+    store: GraphStore,
+    embedder: Embedder,
+    failure_id: str,
+    rel: RelType,
+    make: Callable[[str], Part],
+    links: Sequence[tuple[RelType, Label, str]],
+) -> Part:
+    """Add a part the failure owns (`make` it under its next free id), linked by `rel`, and
+    its links to shared entities, each (type, label, name or id), new or existing."""
     the_failure(store, failure_id)
     with _allocating:
-        action = Action(
-            id=_next_part_id(store, failure_id, "action", RelType.HAS_ACTION),
-            text=draft.text,
-            owner=draft.owner,
-            status=draft.status,
-            due=draft.due,
-        )
+        part = make(_next_part_id(store, failure_id, rel))
         writes = _Writes(store=store, embedder=embedder)
-        writes.node(action)
-        writes.edge(Edge(source=failure_id, rel=RelType.HAS_ACTION, target=action.id))
-        if draft.implements is not None:
-            practice = writes.resolve(Label.PRACTICE, draft.implements)
-            writes.edge(Edge(source=action.id, rel=RelType.IMPLEMENTS, target=practice))
+        writes.node(part)
+        writes.edge(Edge(source=failure_id, rel=rel, target=part.id))
+        for link_rel, label, ref in links:
+            writes.edge(Edge(source=part.id, rel=link_rel, target=writes.resolve(label, ref)))
         writes.commit()
-    return action
+    return part
 
 
 def add_recurrence(store: GraphStore, failure_id: str, link: RecurrenceLink) -> FailureContext:
@@ -307,8 +322,9 @@ class _Writes(GraphBuilder):
             self.store.upsert_edges(list(self.edges.values()))
 
 
-def _next_part_id(store: GraphStore, failure_id: str, kind: str, rel: RelType) -> str:
+def _next_part_id(store: GraphStore, failure_id: str, rel: RelType) -> str:
     """`<failure>/added-<kind>-<n>`, one more than the highest such part the failure has."""
+    kind = PART_KINDS[rel]
     prefix = f"{failure_id}/added-{kind}-"
     numbers = [
         int(n.id.removeprefix(prefix))

@@ -382,6 +382,11 @@ class CauseDetail(BaseModel):
     failures: list[FailureRef]
     practices: list[EntityRef]
 
+    @property
+    def id(self) -> str:
+        """The cause's id."""
+        return self.cause.id
+
 
 class PracticeDetail(BaseModel):
     """A practice, the failures that led to it, and the causes it addresses."""
@@ -390,12 +395,22 @@ class PracticeDetail(BaseModel):
     failures: list[FailureRef]
     addresses: list[EntityRef]
 
+    @property
+    def id(self) -> str:
+        """The practice's id."""
+        return self.practice.id
+
 
 class ComponentDetail(BaseModel):
     """A component and the failures that affected it."""
 
     component: Component
     failures: list[FailureRef]
+
+    @property
+    def id(self) -> str:
+        """The component's id."""
+        return self.component.id
 
 
 def get_cause(store: GraphStore, ref: str) -> CauseDetail:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import neo4j
@@ -375,19 +375,13 @@ class Neo4jStore:
         return [_edge_from_record(r) for r in records]
 
     def vector_search(self, labels: Sequence[Label], vector: Vector, k: int) -> list[ScoredId]:
-        query = np.asarray(vector, dtype=float).tolist()
-        hits: list[ScoredId] = []
-        for label in labels:
-            if label is Label.DOCUMENT:
-                continue
-            records = self._read(
-                "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score "
-                "RETURN node.id AS id, score",
-                index=_vector_index(label),
-                k=k,
-                vector=query,
-            )
-            hits.extend(ScoredId(r["id"], _cosine(r["score"])) for r in records)
+        hits = self._index_hits(
+            [(_vector_index(label), _cosine) for label in labels if label is not Label.DOCUMENT],
+            "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score "
+            "RETURN node.id AS id, score",
+            k=k,
+            vector=np.asarray(vector, dtype=float).tolist(),
+        )
         return best_first(hits, k)
 
     def nearest(self, label: Label, vectors: Matrix, k: int) -> list[list[ScoredId]]:
@@ -411,20 +405,25 @@ class Neo4jStore:
         terms = keyword_terms(text)
         if not terms:
             return []
-        lucene = " OR ".join(f'"{term}"' for term in terms)
-        hits: list[ScoredId] = []
-        for label in labels:
-            if label is Label.DOCUMENT:
-                continue
-            records = self._read(
-                "CALL db.index.fulltext.queryNodes($index, $query, {limit: $k}) "
-                "YIELD node, score RETURN node.id AS id, score",
-                index=_text_index(label),
-                query=lucene,
-                k=k,
-            )
-            hits.extend(ScoredId(r["id"], float(r["score"])) for r in records)
+        hits = self._index_hits(
+            [(_text_index(label), float) for label in labels if label is not Label.DOCUMENT],
+            "CALL db.index.fulltext.queryNodes($index, $query, {limit: $k}) "
+            "YIELD node, score RETURN node.id AS id, score",
+            k=k,
+            query=" OR ".join(f'"{term}"' for term in terms),
+        )
         return best_first(hits, k)
+
+    def _index_hits(
+        self, indexes: list[tuple[str, Callable[[float], float]]], cypher: str, **params: Any
+    ) -> list[ScoredId]:
+        """The hits of `cypher` (which yields `id` and `score`) on each index, each score
+        read by the function paired with its index."""
+        hits: list[ScoredId] = []
+        for index, score in indexes:
+            records = self._read(cypher, index=index, **params)
+            hits.extend(ScoredId(r["id"], score(r["score"])) for r in records)
+        return hits
 
     def document_graph(self, document_id: str) -> DocumentGraph:
         document = the_document(self.get(document_id))
