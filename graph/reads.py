@@ -77,7 +77,8 @@ class ExperimentView(BaseModel):
     hypothesis: str
     outcome: ExperimentOutcome
     finding: str | None
-    tested_causes: list[str]
+    tested_causes: list[str]  # their names
+    tested_cause_ids: list[str] = []
     source: Source | None = None
 
 
@@ -86,6 +87,7 @@ class LessonView(BaseModel):
 
     id: str
     text: str
+    adopted_as: list[str] = []  # ids of the practices it became (in `practices`)
     source: Source | None = None
 
 
@@ -184,21 +186,26 @@ def _context(
             elif isinstance(target, Team):
                 context.team = target.name
             elif isinstance(target, Lesson):
+                adopted = [p for t in out.get(target.id, []) if isinstance(p := nodes[t], Practice)]
                 context.lessons.append(
-                    LessonView(id=target.id, text=target.text, source=Source.of(edge))
+                    LessonView(
+                        id=target.id,
+                        text=target.text,
+                        adopted_as=sorted(p.id for p in adopted),
+                        source=Source.of(edge),
+                    )
                 )
-                practices.update(
-                    (p.id, p) for t in out.get(target.id, []) if isinstance(p := nodes[t], Practice)
-                )
+                practices.update((p.id, p) for p in adopted)
             elif isinstance(target, Experiment):
-                tested = [nodes[t] for t in out.get(target.id, [])]
+                tested = [c for t in out.get(target.id, []) if isinstance(c := nodes[t], Cause)]
                 context.experiments.append(
                     ExperimentView(
                         id=target.id,
                         hypothesis=target.hypothesis,
                         outcome=target.outcome,
                         finding=target.finding,
-                        tested_causes=sorted(c.name for c in tested if isinstance(c, Cause)),
+                        tested_causes=sorted(c.name for c in tested),
+                        tested_cause_ids=sorted(c.id for c in tested),
                         source=Source.of(edge),
                     )
                 )

@@ -9,30 +9,23 @@ causes the failure does not have yet, from the past failures `recognize` finds m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 from pydantic import BaseModel
 
 from lessons.graph.embeddings import Embedder
 from lessons.graph.models import (
     Action,
-    Cause,
     CauseRole,
     CauseStatus,
-    Edge,
-    Experiment,
     ExperimentOutcome,
     Failure,
-    Lesson,
-    Node,
     Practice,
     PracticeStatus,
     RelType,
     role_rank,
 )
-from lessons.graph.reads import the_failure
+from lessons.graph.reads import LessonView, PracticeView, get_failure, the_failure
 from lessons.graph.recognize import RecognizeQuery, recognize
 from lessons.graph.store import GraphStore
 
@@ -87,126 +80,74 @@ class Explanation(BaseModel):
     recurred_as: list[str] = []
 
 
-# From the failure: its parts, then what they point at (never through a shared entity's
-# other failures: CAUSED_BY is followed from the failure only, in the first walk).
-_PARTS = [RelType.INVESTIGATED_BY, RelType.TESTED, RelType.TAUGHT, RelType.ADOPTED_AS]
-
-
 def explain(store: GraphStore, failure_id: str) -> Explanation:
-    """The causal neighbourhood of a failure, in five store calls; `NotFoundError` unless
-    `failure_id` is a failure's (the answer `show` and `GET /v1/failures/{id}` give)."""
-    failure = the_failure(store, failure_id)
-    walk = _Walk.around(store, failure_id)
-    explanation = Explanation(failure=failure)
+    """The causal neighbourhood of a failure, derived from its read model (`get_failure`:
+    `NotFoundError` unless `failure_id` is a failure's) and one more walk: the practices that
+    address its causes and the actions that implement its practices. Four store calls."""
+    context = get_failure(store, failure_id)
+    practices: dict[str, PracticeView | Practice] = {p.id: p for p in context.practices}
+    fringe = store.neighbours(
+        [*(c.id for c in context.causes), *practices], [RelType.ADDRESSES, RelType.IMPLEMENTS]
+    )
+    nodes = {n.id: n for n in fringe.nodes}
+    addressed_by: dict[str, list[Practice]] = {}
+    actions: dict[str, list[str]] = {}
+    for edge in fringe.edges:
+        source = nodes[edge.source]
+        if edge.rel is RelType.ADDRESSES and isinstance(source, Practice):
+            addressed_by.setdefault(edge.target, []).append(source)
+            practices.setdefault(source.id, source)
+        elif edge.rel is RelType.IMPLEMENTS and isinstance(source, Action):
+            actions.setdefault(edge.target, []).append(source.text)
+
+    def note(practice_id: str) -> PracticeNote:
+        practice = practices[practice_id]
+        return PracticeNote(
+            id=practice.id,
+            name=practice.name,
+            status=practice.status,
+            adopted_at=practice.adopted_at,
+            actions=sorted(actions.get(practice.id, [])),
+        )
+
+    explanation = Explanation(
+        failure=context.failure,
+        recurrence_of=sorted(context.recurrence_of),
+        recurred_as=sorted(context.recurred_as),
+    )
     tested: dict[str, list[TestNote]] = {}
-    for experiment in walk.targets(failure_id, RelType.INVESTIGATED_BY, Experiment):
-        note = TestNote(
+    for experiment in sorted(context.experiments, key=lambda e: e.id):
+        test = TestNote(
             id=experiment.id,
             hypothesis=experiment.hypothesis,
             outcome=experiment.outcome,
             finding=experiment.finding,
         )
-        covered = walk.targets(experiment.id, RelType.TESTED, Cause)
-        for cause in covered:
-            tested.setdefault(cause.id, []).append(note)
-        if not covered:
-            explanation.untested_experiments.append(note)
+        for cause_id in experiment.tested_cause_ids:
+            tested.setdefault(cause_id, []).append(test)
+        if not experiment.tested_cause_ids:
+            explanation.untested_experiments.append(test)
     explanation.causes = [
-        _cause_note(walk, cause, link, tested.get(cause.id, []))
-        for cause, link in walk.causes(failure_id)
+        CauseNote(
+            id=cause.id,
+            name=cause.name,
+            role=cause.role,
+            status=cause.status,
+            evidence=cause.evidence,
+            tested_by=tested.get(cause.id, []),
+            addressed_by=[note(p.id) for p in sorted(addressed_by.get(cause.id, []), key=_id)],
+        )
+        for cause in sorted(context.causes, key=lambda c: (role_rank(c.role), c.id))
     ]
     explanation.lessons = [
-        LessonNote(
-            id=lesson.id,
-            text=lesson.text,
-            practices=[
-                _practice_note(walk, p)
-                for p in walk.targets(lesson.id, RelType.ADOPTED_AS, Practice)
-            ],
-        )
-        for lesson in walk.targets(failure_id, RelType.TAUGHT, Lesson)
-    ]
-    explanation.recurrence_of = [
-        n.id for n in walk.targets(failure_id, RelType.RECURRENCE_OF, Failure)
-    ]
-    explanation.recurred_as = [
-        n.id for n in walk.sources(failure_id, RelType.RECURRENCE_OF, Failure)
+        LessonNote(id=lesson.id, text=lesson.text, practices=[note(p) for p in lesson.adopted_as])
+        for lesson in sorted(context.lessons, key=_id)
     ]
     return explanation
 
 
-N = TypeVar("N", bound=Node)
-
-
-@dataclass
-class _Walk:
-    """The nodes and edges an explanation is read from."""
-
-    nodes: dict[str, Node]
-    edges: list[Edge]
-
-    @classmethod
-    def around(cls, store: GraphStore, failure_id: str) -> _Walk:
-        """The failure's links, its parts and what they point at, and then what addresses
-        its causes and implements its practices: three walks."""
-        around = store.neighbours(failure_id)
-        parts = store.neighbours(failure_id, _PARTS, depth=2)
-        nodes = {n.id: n for n in [*around.nodes, *parts.nodes]}
-        causes = [e.target for e in around.edges if e.rel is RelType.CAUSED_BY]
-        practices = [n.id for n in nodes.values() if isinstance(n, Practice)]
-        fringe = store.neighbours([*causes, *practices], [RelType.ADDRESSES, RelType.IMPLEMENTS])
-        nodes.update((n.id, n) for n in fringe.nodes)
-        edges = {e.key: e for e in [*around.edges, *parts.edges, *fringe.edges]}
-        return cls(nodes, list(edges.values()))
-
-    def targets(self, source: str, rel: RelType, kind: type[N]) -> list[N]:
-        """The nodes `source` links to over `rel` that are a `kind`, by id."""
-        found = [self.nodes[e.target] for e in self.edges if e.source == source and e.rel is rel]
-        return sorted((n for n in found if isinstance(n, kind)), key=lambda n: n.id)
-
-    def sources(self, target: str, rel: RelType, kind: type[N]) -> list[N]:
-        """The nodes that link to `target` over `rel` and are a `kind`, by id."""
-        found = [self.nodes[e.source] for e in self.edges if e.target == target and e.rel is rel]
-        return sorted((n for n in found if isinstance(n, kind)), key=lambda n: n.id)
-
-    def causes(self, failure_id: str) -> list[tuple[Cause, Edge]]:
-        """The failure's causes with their links, root causes first, then by id."""
-        linked = [
-            (cause, e)
-            for e in self.edges
-            if e.source == failure_id
-            and e.rel is RelType.CAUSED_BY
-            and isinstance(cause := self.nodes[e.target], Cause)
-        ]
-        return sorted(linked, key=lambda pair: (role_rank(_role(pair[1])), pair[0].id))
-
-
-def _practice_note(walk: _Walk, practice: Practice) -> PracticeNote:
-    return PracticeNote(
-        id=practice.id,
-        name=practice.name,
-        status=practice.status,
-        adopted_at=practice.adopted_at,
-        actions=sorted(a.text for a in walk.sources(practice.id, RelType.IMPLEMENTS, Action)),
-    )
-
-
-def _cause_note(walk: _Walk, cause: Cause, link: Edge, tested_by: list[TestNote]) -> CauseNote:
-    return CauseNote(
-        id=cause.id,
-        name=cause.name,
-        role=_role(link),
-        status=link.status or CauseStatus.ACCEPTED,
-        evidence=link.evidence,
-        tested_by=tested_by,
-        addressed_by=[
-            _practice_note(walk, p) for p in walk.sources(cause.id, RelType.ADDRESSES, Practice)
-        ],
-    )
-
-
-def _role(edge: Edge) -> CauseRole:
-    return edge.role or CauseRole.ROOT
+def _id(item: Practice | LessonView) -> str:
+    return item.id
 
 
 def to_text(explanation: Explanation) -> str:
