@@ -3,7 +3,8 @@
     python bench/stores.py import [--n 1000] [--naive-docs 200]
     python bench/stores.py search [--n 10000] [--queries 200]
 
-Neo4j is the real Neo4j Community 5.26 the tests use (tests/neo4j/server.py, started here with
+Neo4j is the real Neo4j Community the tests use (the release tests/neo4j/pom.xml names, run by
+tests/neo4j/server.py; started here with
 a 2 GiB page cache, the full JIT and the settings docker-compose.yml gives production: see
 SERVER_SETTINGS), or the server named by LESSONS_BENCH_NEO4J_URI (with
 LESSONS_BENCH_NEO4J_USER / LESSONS_BENCH_NEO4J_PASSWORD; its data is wiped).

@@ -94,8 +94,9 @@ class Neo4jTarget:
 def neo4j_server() -> Iterator[Neo4jTarget]:
     """A real Neo4j for the whole session: $LESSONS_TEST_NEO4J_URI, or one started here.
 
-    The one started here is Neo4j Community 5.26 in a JVM on a free loopback port, built
-    with Maven from tests/neo4j/ (see tests/neo4j/server.py); it is stopped at the end.
+    The one started here is Neo4j Community (the release tests/neo4j/pom.xml names) in a JVM
+    on a free loopback port, built with Maven from tests/neo4j/ (see tests/neo4j/server.py);
+    it is stopped at the end.
     """
     uri = os.environ.get("LESSONS_TEST_NEO4J_URI")
     if uri:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,11 @@ def test_wheel_holds_only_the_lessons_package_and_imports_the_same(tmp_path: Pat
 def test_docker_compose_runs_the_api_on_a_healthy_neo4j() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert services["neo4j"]["image"] == "neo4j:5.26-community"
+    tested = re.search(
+        r"<neo4j.version>(.+)</neo4j.version>", (REPO / "tests/neo4j/pom.xml").read_text()
+    )
+    assert tested is not None
+    assert services["neo4j"]["image"] == f"neo4j:{tested.group(1)}-community"  # the one tested
     assert any(v.endswith(":/data") for v in services["neo4j"]["volumes"])
     assert "healthcheck" in services["neo4j"]
     api = services["api"]

@@ -5,9 +5,14 @@ Every node carries its domain label plus `LessonsNode`, with a uniqueness constr
 properties, next to two internal ones: `search_text` (full-text indexed) and `embedding`
 (vector indexed, cosine, unquantised so scores equal the embedded store's). Labels and
 relationship types come only from the closed sets in `lessons.graph.models`, never from user
-text: they are checked before they reach Cypher, which takes them as dynamic labels
-(`$(row.label)`, Neo4j 5.26 or later) so one query writes a whole batch; every value is a
-parameter.
+text: they are checked before they are written into the query, one query per label and per
+relationship type (a static type lets `MERGE` look only at relationships of that type); only
+deleting unclaimed edges names its type dynamically (`$(row.rel)`, Neo4j 5.26 or later).
+Every value is a parameter. Tested on Neo4j 2026.08 (tests/neo4j/pom.xml); vectors are sent
+as lists of floats, which every release since 5.26 takes.
+
+This module is over 600 lines because it is one backend: the protocol's methods and the
+Cypher and transaction functions they run, which read best side by side.
 
 Which document said what is kept in bookkeeping nodes, `(:NodeClaim {document_id, node_id})`
 and `(:EdgeClaim {document_id, src, rel, dst})`, indexed by document id, so replacing a

@@ -16,6 +16,9 @@ The vector matrix of a label is loaded from SQLite on first search. When the gen
 moved on (a write by this or another process), only the vectors written since are read and
 applied, unless a vector was deleted since (then it is loaded whole). Reloading 10k failure
 vectors after every commit of a concurrent import held all readers for 50-130 ms each time.
+
+This module is over 600 lines because it is one backend: the schema and its migrations, the
+protocol's methods and the SQL they run, which read best side by side.
 """
 
 from __future__ import annotations

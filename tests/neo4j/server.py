@@ -1,6 +1,8 @@
-"""Run a real Neo4j Community 5.26 server (embedded, Bolt only) for tests, without Docker.
+"""Run a real Neo4j Community server (embedded, Bolt only) for tests, without Docker.
 
-The server is the Java launcher in this directory, built with Maven into ``target/``.
+The server is the Java launcher in this directory, built with Maven into ``target/``; the
+Neo4j release is the one ``pom.xml`` names (the current release, which needs Java 21 or
+newer: ``java_home`` finds such a JDK, so nothing has to be set by hand).
 
     with Neo4jServer() as server:
         driver = neo4j.GraphDatabase.driver(server.uri, auth=server.auth)
@@ -20,6 +22,7 @@ import atexit
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +41,8 @@ BUILD_STAMP = TARGET / "build.ok"
 LAUNCHER_CLASS = "lessons.testing.Neo4jLauncher"
 DEFAULT_PASSWORD = "lessons-test-password"  # Neo4j requires at least 8 characters
 STARTUP_TIMEOUT = 120.0
+MIN_JAVA = 21  # what Neo4j 2025.01 and later run on
+JVM_DIRECTORY = Path("/usr/lib/jvm")  # where Debian's and Temurin's packages put JDKs
 STOP_TIMEOUT = 30.0
 
 # JVM flags: the `server.jvm.additional` defaults of Neo4j 5.x's conf/neo4j.conf that matter
@@ -62,6 +67,30 @@ JVM_FLAGS = [
 ]
 
 
+def _java_major(home: Path) -> int:
+    """The major version of the JDK at `home` (from its `release` file), 0 if unknown."""
+    try:
+        found = re.search(r'^JAVA_VERSION="(\d+)', (home / "release").read_text(), re.MULTILINE)
+    except OSError:
+        return 0
+    return int(found.group(1)) if found else 0
+
+
+def java_home() -> Path:
+    """A JDK to build and run the server with: $JAVA_HOME if it is Java 21 or newer, else
+    the newest such JDK installed under /usr/lib/jvm."""
+    installed = sorted(JVM_DIRECTORY.glob("*"), key=_java_major, reverse=True)
+    given = [Path(os.environ["JAVA_HOME"])] if "JAVA_HOME" in os.environ else []
+    for home in [*given, *installed]:
+        if _java_major(home) >= MIN_JAVA and (home / "bin" / "java").exists():
+            return home
+    raise RuntimeError(
+        f"the Neo4j test server needs Java {MIN_JAVA} or newer, and none was found in "
+        f"$JAVA_HOME or {JVM_DIRECTORY}: install one (a Temurin JDK, or Debian's "
+        "openjdk-21-jdk) or point JAVA_HOME at it"
+    )
+
+
 def build_launcher() -> Path:
     """Build the launcher with Maven unless ``target/`` is up to date; return ``target/``."""
     sources = [POM, *HERE.joinpath("src").rglob("*.java")]
@@ -74,7 +103,11 @@ def build_launcher() -> Path:
         command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), "clean", "package"]
         try:
             result = subprocess.run(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, "JAVA_HOME": str(java_home())},
             )
         except FileNotFoundError as error:
             raise RuntimeError("Maven (mvn) is needed to build the Neo4j test server") from error
@@ -157,7 +190,7 @@ class Neo4jServer:
         env.pop("NEO4J_PASSWORD", None)
         if self.password is not None:
             env["NEO4J_PASSWORD"] = self.password
-        java = Path(os.environ["JAVA_HOME"], "bin", "java") if "JAVA_HOME" in os.environ else "java"
+        java = java_home() / "bin" / "java"
         command = [
             str(java), f"-Xmx{self.heap}", *JVM_FLAGS,
             *(FAST_START_FLAGS if self.fast_start else []),
