@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := graph ingest api cli
 
-.PHONY: demo test lint typecheck unit neo4j bench-ingest bench-search clean
+.PHONY: demo test lint typecheck unit test-neo4j-lts neo4j bench-ingest bench-search clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/lessons demo
 
-## make test: install with dev tools, then lint, type-check and run the whole test suite
-test: lint typecheck unit
+## make test: install with dev tools, then lint, type-check and run the whole test suite (on the
+## current Neo4j), and the store contract suite again on Neo4j 5.26 LTS
+test: lint typecheck unit test-neo4j-lts
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -36,6 +37,11 @@ typecheck: $(VENV)/.installed-dev
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
+
+## make test-neo4j-lts: the store contract suite on Neo4j 5.26 LTS, which users may still run;
+## the same launcher, built for 5.26 beside the current release, on a Java 17 to 21
+test-neo4j-lts: $(VENV)/.installed-dev
+	LESSONS_TEST_NEO4J_VERSION=5.26.30 $(BIN)/pytest -q tests/contract -k neo4j
 
 ## make neo4j [DATA=dir]: start a real Neo4j on loopback for manual use (Ctrl-C stops it);
 ## with DATA the database is kept in that directory and found again by the next start

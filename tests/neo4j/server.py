@@ -36,12 +36,11 @@ from neo4j import GraphDatabase
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
-TARGET = HERE / "target"
-BUILD_STAMP = TARGET / "build.ok"
+# Another release than pom.xml's, e.g. 5.26.30 (`make test-neo4j-lts`), built beside it.
+OTHER_RELEASE = "LESSONS_TEST_NEO4J_VERSION"
 LAUNCHER_CLASS = "lessons.testing.Neo4jLauncher"
 DEFAULT_PASSWORD = "lessons-test-password"  # Neo4j requires at least 8 characters
 STARTUP_TIMEOUT = 120.0
-MIN_JAVA = 21  # what Neo4j 2025.01 and later run on
 JVM_DIRECTORY = Path("/usr/lib/jvm")  # where Debian's and Temurin's packages put JDKs
 STOP_TIMEOUT = 30.0
 
@@ -76,16 +75,24 @@ def _java_major(home: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
+def release() -> str | None:
+    """The release to run when it is not pom.xml's ($LESSONS_TEST_NEO4J_VERSION), else None."""
+    return os.environ.get(OTHER_RELEASE) or None
+
+
 def java_home() -> Path:
-    """A JDK to build and run the server with: $JAVA_HOME if it is Java 21 or newer, else
-    the newest such JDK installed under /usr/lib/jvm."""
+    """A JDK to build and run the server with: $JAVA_HOME if the release runs on it, else
+    the newest such JDK installed under /usr/lib/jvm. Neo4j 5.x runs on Java 17 to 21,
+    2025.01 and later on 21 or newer."""
+    other = release()
+    lowest, highest = (17, 21) if other and other.startswith("5.") else (21, 999)
     installed = sorted(JVM_DIRECTORY.glob("*"), key=_java_major, reverse=True)
     given = [Path(os.environ["JAVA_HOME"])] if "JAVA_HOME" in os.environ else []
     for home in [*given, *installed]:
-        if _java_major(home) >= MIN_JAVA and (home / "bin" / "java").exists():
+        if lowest <= _java_major(home) <= highest and (home / "bin" / "java").exists():
             return home
     raise RuntimeError(
-        f"the Neo4j test server needs Java {MIN_JAVA} or newer, and none was found in "
+        f"the Neo4j test server needs Java {lowest} to {highest}, and none was found in "
         f"$JAVA_HOME or {JVM_DIRECTORY}: install one (a Temurin JDK, or Debian's "
         "openjdk-21-jdk) or point JAVA_HOME at it"
     )
@@ -96,11 +103,15 @@ def build_launcher() -> Path:
     sources = [POM, *HERE.joinpath("src").rglob("*.java")]
     with open(HERE / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build only once
-        if BUILD_STAMP.exists() and all(
-            src.stat().st_mtime <= BUILD_STAMP.stat().st_mtime for src in sources
-        ):
-            return TARGET
+        other = release()
+        target = HERE / (f"target-{other}" if other else "target")
+        stamp = target / "build.ok"
+        if stamp.exists() and all(src.stat().st_mtime <= stamp.stat().st_mtime for src in sources):
+            return target
         command = ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), "clean", "package"]
+        if other:
+            command += [f"-Dneo4j.version={other}", f"-Dbuild.dir={target.name}"]
+            command += ["-Dmaven.compiler.release=17"] if other.startswith("5.") else []
         try:
             result = subprocess.run(
                 command,
@@ -116,8 +127,8 @@ def build_launcher() -> Path:
                 f"{' '.join(command)} failed with exit code {result.returncode}:\n"
                 + _tail_text(result.stdout)
             )
-        BUILD_STAMP.touch()
-    return TARGET
+        stamp.touch()
+    return target
 
 
 # Server settings beyond the defaults, the same as docker-compose.yml gives a production Neo4j:

@@ -2,6 +2,7 @@ package lessons.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -16,6 +17,7 @@ import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 import org.neo4j.graphdb.GraphDatabaseService;
 import org.neo4j.graphdb.QueryExecutionException;
+import org.neo4j.graphdb.config.Setting;
 import org.neo4j.io.ByteUnit;
 
 /**
@@ -31,6 +33,14 @@ import org.neo4j.io.ByteUnit;
  * down cleanly on SIGTERM.
  */
 public final class Neo4jLauncher {
+    private static final Setting<?> QUIET_PERIOD =
+            GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period;
+
+    /** Zero in the setting's own type: seconds (an Integer) on 5.x, a Duration on 2025.x+. */
+    private static Object noQuietPeriod() {
+        return QUIET_PERIOD.defaultValue() instanceof Duration ? Duration.ZERO : (Object) 0;
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length != 2) {
             System.err.println("usage: Neo4jLauncher HOME_DIR PORT");
@@ -56,7 +66,7 @@ public final class Neo4jLauncher {
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
                         ByteUnit.mebiBytes(512))
                 // Netty waits a 5 s quiet period per event loop group on shutdown; skip it.
-                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, java.time.Duration.ZERO)
+                .setConfig(Map.of(QUIET_PERIOD, noQuietPeriod()))
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(service::shutdown, "neo4j-shutdown"));
         String parentPid = System.getenv("NEO4J_PARENT_PID");
