@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := graph ingest api cli
 
-.PHONY: demo test lint typecheck unit test-neo4j-lts neo4j bench-ingest bench-search clean
+.PHONY: demo test lint typecheck unit test-neo4j-lts neo4j browser screenshots vendor-web bench-ingest bench-search clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ typecheck: $(VENV)/.installed-dev
 	for p in $(PACKAGES); do ln -s ../../../$$p build/mypy/lessons/$$p; done
 	cd build/mypy && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p lessons
 
-unit: $(VENV)/.installed-dev
+unit: $(VENV)/.installed-dev browser
 	$(BIN)/pytest -q
 
 ## make test-neo4j-lts: the store contract suite on Neo4j 5.26 LTS, which users may still run;
@@ -47,6 +47,27 @@ test-neo4j-lts: $(VENV)/.installed-dev
 ## with DATA the database is kept in that directory and found again by the next start
 neo4j: $(VENV)/.installed-dev
 	$(BIN)/python tests/neo4j/server.py $(if $(DATA),--data $(DATA))
+
+## make browser: Debian's Chromium for the browser tests (installed with apt-get when missing)
+browser:
+	@command -v chromium >/dev/null || { \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium; }
+
+## make screenshots: the browser tests, keeping a screenshot of each page in docs/screenshots
+screenshots: $(VENV)/.installed-dev browser
+	LESSONS_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
+
+## make vendor-web: fetch the front-end files listed in api/web/vendor.txt from the npm
+## registry (npm pack, at the pinned versions) and copy them where the list says
+vendor-web:
+	rm -rf build/npm && mkdir -p build/npm
+	grep -v '^#' api/web/vendor.txt | while read -r package file target; do \
+		[ -d "build/npm/$$package" ] || { mkdir -p "build/npm/$$package" && \
+			(cd build/npm && npm pack --silent "$$package" >/dev/null) && \
+			tar -xzf build/npm/*.tgz -C "build/npm/$$package" && rm build/npm/*.tgz; } && \
+		mkdir -p "$$(dirname "$$target")" && cp "build/npm/$$package/package/$$file" "$$target"; \
+	done
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/ingest.py --n 1000

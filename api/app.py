@@ -5,7 +5,8 @@ uvicorn (`lessons serve`).
     from lessons.api.settings import ApiSettings
     app = create_app(ApiSettings.from_env())
 
-OpenAPI is served at /openapi.json and its docs at /docs; /healthz says the process is alive,
+OpenAPI is served at /openapi.json and its docs at /docs, the web page at /
+(api/web/); /healthz says the process is alive,
 /readyz that the store answers and the model is loaded.
 """
 
@@ -28,6 +29,7 @@ from lessons.api.routes import router
 from lessons.api.services import Services, StoreDep
 from lessons.api.settings import ApiSettings
 from lessons.api.uploads import ingest_schemas
+from lessons.api.web import install_web
 from lessons.graph.embeddings import Embedder
 from lessons.graph.store import GraphStore
 
@@ -78,6 +80,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         redirect_slashes=False,  # an id may end in "/": answer for it, do not redirect
+        docs_url=None,  # served by install_web, with Swagger UI from the package
+        redoc_url=None,  # ReDoc loads its logo from a CDN whatever its options say
     )
     app.state.settings = settings
     app.state.services = services
@@ -96,6 +100,7 @@ def create_app(
         return Readiness(model=model.model_name, dimension=model.dimension)
 
     app.include_router(router)
+    install_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

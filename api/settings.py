@@ -85,11 +85,19 @@ class ApiSettings:
         Every configured key is compared (in constant time), so the time taken does not say
         which key, or how much of one, matched.
         """
-        digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
+        return self.scope_of_digest(key_digest(presented))
+
+    def scope_of_digest(self, digest: bytes) -> Scope | None:
+        """The scope of the key whose SHA-256 is `digest` (a signed-in web session's)."""
         scopes = [key.scope for key in self.api_keys if hmac.compare_digest(digest, key.digest)]
         if Scope.WRITE in scopes:
             return Scope.WRITE
         return Scope.READ if scopes else None
+
+
+def key_digest(key: str) -> bytes:
+    """The SHA-256 of a key, as keys are kept."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 def parse_api_keys(value: str) -> tuple[ApiKey, ...]:

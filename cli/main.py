@@ -639,14 +639,23 @@ def schema_command() -> None:
     default=None,
     help=f"Folder of postmortems to import (default: {EXAMPLES_DIR}).",
 )
+@click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    metavar="PORT",
+    help="Then serve the demo graph's web page on http://127.0.0.1:PORT/ until Ctrl-C.",
+)
 @click.pass_obj
-def demo_command(session: Session, examples: Path | None) -> None:
+def demo_command(session: Session, examples: Path | None, serve_port: int | None) -> None:
     """Import the example postmortems into a temporary store, ask two questions and show
-    the insights.
+    the insights; with --serve, then open the demo graph in the web page.
 
     \b
-    Example:
+    Examples:
       lessons demo
+      lessons demo --serve 8000
     """
     folder = examples or EXAMPLES_DIR
     if not folder.is_dir():
@@ -678,11 +687,25 @@ def demo_command(session: Session, examples: Path | None) -> None:
         click.echo(f"\nThe demo graph: {stats.total_nodes} nodes, {stats.total_edges} edges.")
         click.echo("\n$ lessons insights all --limit 5")
         print_store_insights(demo.store, limit=5)
+        if serve_port is not None:
+            serve_demo(demo, serve_port)
     finally:
         demo.close()
         shutil.rmtree(workdir, ignore_errors=True)
     if not report.ok:
         raise SystemExit(1)
+
+
+def serve_demo(demo: Session, port: int) -> None:
+    """Serve the demo's store and model on loopback until Ctrl-C."""
+    import uvicorn
+
+    from lessons.api.app import create_app
+    from lessons.api.settings import ApiSettings
+
+    app = create_app(ApiSettings(lessons=demo.settings), store=demo.store, embedder=demo.embedder)
+    click.echo(f"\nThe demo graph's web page: http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 for command in (

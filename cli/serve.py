@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 import click
 
@@ -36,7 +37,8 @@ from lessons.cli.session import Session
 )
 @click.pass_obj
 def serve_command(session: Session, host: str, port: int, workers: int) -> None:
-    """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs.
+    """Serve the web page at / and the HTTP API: OpenAPI at /openapi.json, interactive docs
+    at /docs.
 
     Keys come from LESSONS_API_KEYS, comma-separated `read:KEY` / `write:KEY` entries (a key
     may be given as `sha256:HEX` of the secret). Without keys the server listens on loopback
@@ -51,11 +53,13 @@ def serve_command(session: Session, host: str, port: int, workers: int) -> None:
 
     settings = ApiSettings.from_env(store_url=session.settings.store_url)
     check_bind(host, settings)
-    # Workers are separate processes that build the app from the environment.
+    # Workers are separate processes that build the app from the environment; they sign the
+    # web page's sessions with one secret, so a sign-in holds whichever worker answers.
     os.environ["LESSONS_STORE"] = settings.lessons.store_url
+    os.environ.setdefault("LESSONS_WEB_SECRET", secrets.token_hex(32))
     click.echo(
-        f"lessons API on http://{host}:{port} (docs at /docs), store {settings.lessons.store_url}, "
-        f"{len(settings.api_keys)} API key(s)",
+        f"lessons on http://{host}:{port} (web page at /, API docs at /docs), "
+        f"store {settings.lessons.store_url}, {len(settings.api_keys)} API key(s)",
         err=True,
     )
     uvicorn.run(

@@ -107,6 +107,7 @@ class ActionView(BaseModel):
     text: str
     owner: str | None
     status: str
+    due: date | None = None
     source: Source | None = None
 
 
@@ -216,6 +217,7 @@ def _context(
                         text=target.text,
                         owner=target.owner,
                         status=target.status,
+                        due=target.due,
                         source=Source.of(edge),
                     )
                 )

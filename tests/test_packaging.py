@@ -23,6 +23,20 @@ def test_editable_install_maps_subpackages_to_top_level_folders() -> None:
     assert Path(lessons.graph.__file__).resolve() == REPO / "graph" / "__init__.py"
 
 
+def vendored() -> list[tuple[str, str, str]]:
+    """(package@version, file in the package, copied to) for each line of api/web/vendor.txt."""
+    lines = (REPO / "api" / "web" / "vendor.txt").read_text().splitlines()
+    return [tuple(line.split()) for line in lines if line and not line.startswith("#")]  # type: ignore[misc]
+
+
+def test_every_vendored_front_end_file_is_in_the_repository_with_its_licence() -> None:
+    for package, _, target in vendored():
+        assert (REPO / target).is_file(), f"{target} of {package}: run `make vendor-web`"
+    packages = {package for package, _, _ in vendored()}
+    licensed = {package for package, file, _ in vendored() if file == "LICENSE"}
+    assert packages == licensed
+
+
 def test_wheel_holds_only_the_lessons_package_and_imports_the_same(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
@@ -33,6 +47,12 @@ def test_wheel_holds_only_the_lessons_package_and_imports_the_same(tmp_path: Pat
     assert "lessons/graph/models.py" in names
     assert "lessons/graph/store/sqlite.py" in names
     assert "lessons/cli/main.py" in names
+    web = "lessons/api/web/"
+    assert {f"{web}templates/failure.html", f"{web}static/app.css", f"{web}static/graph.js"} <= set(
+        names
+    )
+    served = [target for _, _, target in vendored() if target.startswith("api/web/")]
+    assert served and {f"lessons/{t}" for t in served} <= set(names)
     assert all(n.startswith(("lessons/", "lessons-")) for n in names), names
     assert not any(n.startswith("lessons/tests") for n in names)
 
