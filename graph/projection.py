@@ -120,6 +120,28 @@ def _index(graph: nx.MultiDiGraph) -> Index | None:
     return index if isinstance(index, Index) and nx.is_frozen(graph) else None
 
 
+def scoped(
+    graph: nx.MultiDiGraph, *, component: str | None = None, team: str | None = None
+) -> nx.MultiDiGraph:
+    """The projection with only the failures that AFFECTED `component` and are OWNED_BY
+    `team` (ids; None: any), and every other node: the insights of one part of the
+    organisation. `indexed`; the graph itself when neither is given."""
+    if component is None and team is None:
+        return graph
+    kept: set[str] | None = None
+    for rel, target in ((RelType.AFFECTED, component), (RelType.OWNED_BY, team)):
+        if target is not None:
+            linked = {s for s, _, k in graph.in_edges(target, keys=True) if k == rel}
+            kept = linked if kept is None else kept & linked
+    assert kept is not None
+    nodes = [
+        node
+        for node, attrs in graph.nodes(data=True)
+        if node in kept or attrs.get("label") != Label.FAILURE
+    ]
+    return indexed(nx.MultiDiGraph(graph.subgraph(nodes)))
+
+
 def read_view(graph: nx.MultiDiGraph, needs: Needs, as_of: date | None = None) -> View:
     """The nodes and edges an insight needs; with `as_of`, without the failures that happened
     after it (their edges stay, so look failures up in `nodes`).

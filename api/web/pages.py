@@ -54,10 +54,12 @@ from lessons.graph.models import (
     Practice,
     PracticeStatus,
 )
+from lessons.graph.projection import scoped
 from lessons.graph.reads import CauseDetail, ComponentDetail, PracticeDetail
 from lessons.graph.recognize import RecognizeQuery, recognize, record
-from lessons.graph.resolution import unmerge
+from lessons.graph.resolution import resolve_ref, unmerge
 from lessons.graph.search import search_entities
+from lessons.graph.store import GraphStore
 from lessons.ingest.pipeline import ingest
 
 HERE = Path(__file__).parent
@@ -432,11 +434,26 @@ def search_page(
 
 
 @router.get("/learning")
-def learning_page(request: Request, as_of: Annotated[date | None, Query()] = None) -> HTMLResponse:
-    """The insights as dashboards: recurring causes, gaps, practices, clusters, timing."""
+def learning_page(
+    request: Request,
+    as_of: Annotated[str, Query(max_length=40)] = "",
+    component: Annotated[str, Query(max_length=300)] = "",
+    team: Annotated[str, Query(max_length=300)] = "",
+) -> HTMLResponse:
+    """The insights as dashboards: recurring causes, gaps, practices, clusters, timing; of
+    the failures of one component or team if asked."""
     visitor = viewer(request)
-    graph = _services(request).projection()
-    found = insights.all_insights(graph, as_of=as_of)
+    services = _services(request)
+    scope = {
+        key: _entity_id(services.store, label, ref.strip())
+        for key, label, ref in (
+            ("component", Label.COMPONENT, component),
+            ("team", Label.TEAM, team),
+        )
+        if ref.strip()
+    }
+    graph = scoped(services.projection(), **scope)
+    found = insights.all_insights(graph, as_of=_day(as_of))
     recurring = views.bars(
         [
             (c.name, c.failure_count, views.href("Cause", c.cause_id))
@@ -457,10 +474,30 @@ def learning_page(request: Request, as_of: Annotated[date | None, Query()] = Non
         "learning.html",
         insights=found,
         as_of=as_of,
+        component=component,
+        team=team,
         recurring=recurring,
         slowest=slowest,
         effects=[(p, _effect_bars(p)) for p in found.practice_effectiveness.practices[:12]],
     )
+
+
+def _day(text: str) -> date | None:
+    """The day a date field holds (a form sends an empty one as "")."""
+    try:
+        return date.fromisoformat(text.strip()) if text.strip() else None
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def _entity_id(store: GraphStore, label: Label, ref: str) -> str:
+    node = resolve_ref(store, label, ref)
+    if node is None:
+        raise ValidationError(
+            f"no {label.value.lower()} is named {ref!r}",
+            hint=f"See the names on /{views.PAGE_OF_LABEL.get(label, 'components')}.",
+        )
+    return node.id
 
 
 def _effect_bars(effect: insights.PracticeEffect) -> list[views.Bar]:

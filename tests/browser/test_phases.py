@@ -10,8 +10,9 @@ from urllib.parse import unquote
 
 from playwright.sync_api import Page, expect
 
-from lessons.graph.models import CauseStatus, Label, RelType
-from lessons.graph.reads import get_failure
+from lessons.graph.inputs import FailureFilter
+from lessons.graph.models import CauseStatus, Failure, Label, RelType
+from lessons.graph.reads import get_failure, list_failures
 
 from .conftest import Site
 
@@ -132,3 +133,22 @@ def test_clicking_a_node_of_the_graph_opens_its_page(site: Site) -> None:
     page.wait_for_url("**/causes/**")
     expect(page.locator("h2", has_text="Failures that share it")).to_be_visible()
     assert not site.errors
+
+
+def test_the_dashboard_narrows_to_a_component_or_a_team(site: Site) -> None:
+    page = site.open("/learning")
+    everything = page.locator("#clusters ~ ul > li").count()
+    page.get_by_label("Component").fill("payments-db")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".meta", has_text="failures of component payments-db")).to_be_visible()
+    linked = {a.get_attribute("href") for a in page.locator("main a[href^='/failures/']").all()}
+    in_component = {f"/failures/{f.id}" for f in _failures_of(site, component="payments-db")}
+    assert linked and linked <= in_component
+    assert page.locator("#clusters ~ ul > li").count() <= everything
+    page.get_by_label("Component").fill("no-such-component")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("alert")).to_contain_text("no component is named 'no-such-component'")
+
+
+def _failures_of(site: Site, **where: str) -> list[Failure]:
+    return list_failures(site.store, FailureFilter(**where), limit=1000)
