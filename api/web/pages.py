@@ -64,6 +64,7 @@ from lessons.ingest.pipeline import ingest
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 25
+PRACTICES_SHOWN = 200  # on the learning page, those with the most failures after adoption
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.undefined = StrictUndefined  # a misspelt name fails loudly, not as blank
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -478,7 +479,7 @@ def learning_page(
         team=team,
         recurring=recurring,
         slowest=slowest,
-        effects=[(p, _effect_bars(p)) for p in found.practice_effectiveness.practices[:12]],
+        effects=_effect_rows(found.practice_effectiveness.practices[:PRACTICES_SHOWN]),
     )
 
 
@@ -500,9 +501,21 @@ def _entity_id(store: GraphStore, label: Label, ref: str) -> str:
     return node.id
 
 
-def _effect_bars(effect: insights.PracticeEffect) -> list[views.Bar]:
-    rates = [("before", effect.rate_before), ("after", effect.rate_after)]
-    return views.bars([(when, round(rate or 0.0, 1), None) for when, rate in rates])
+def _effect_rows(
+    effects: list[insights.PracticeEffect],
+) -> list[tuple[insights.PracticeEffect, views.Bar, views.Bar]]:
+    """Each practice with its failures per year before and after adoption as bars, on one
+    scale for all, so practices can be compared down the table."""
+    rates = [(e.rate_before or 0.0, e.rate_after or 0.0) for e in effects]
+    most = max((max(pair) for pair in rates), default=0.0) or 1.0
+    return [
+        (
+            effect,
+            views.Bar("before", round(before, 1), None, before / most, "a year"),
+            views.Bar("after", round(after, 1), None, after / most, "a year"),
+        )
+        for effect, (before, after) in zip(effects, rates, strict=True)
+    ]
 
 
 # -- import ----------------------------------------------------------------------------------

@@ -103,9 +103,9 @@ def test_an_adopted_practice_appears_on_the_dashboard(site: Site) -> None:
     expect(page.locator("#practices + ul")).to_contain_text("Canary every zone change on one PoP")
 
     page.get_by_role("link", name="Learning").click()
-    expect(page.locator(".effect svg rect").first).to_be_visible()  # charts of the first ones
-    row = page.locator("#practices ~ table tr", has_text="Canary every zone change on one PoP")
+    row = page.locator("table.effects tr", has_text="Canary every zone change on one PoP")
     expect(row).to_contain_text("2022-04-01")
+    expect(row.locator("svg rect")).to_have_count(2)  # before and after
     shot(page, "learning")
     practice = next(
         p for p in site.store.list_nodes(Label.PRACTICE, limit=1000) if p.name.startswith("Canary")
