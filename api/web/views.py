@@ -56,18 +56,14 @@ def drawing(graph: FailureGraph, max_nodes: int) -> Drawing:
     `max_nodes`, with the edges between the nodes kept."""
     nodes = sorted(graph.nodes, key=lambda n: n.id != graph.failure_id)[:max_nodes]
     kept = {n.id for n in nodes}
-    elements: list[dict[str, Any]] = [
-        {
-            "data": {
-                "id": n.id,
-                "label": caption(n.properties, n.id),
-                "kind": str(n.label),
-                "href": href(n.label, n.id),
-                "focus": n.id == graph.failure_id,
-            }
-        }
-        for n in nodes
-    ]
+    elements: list[dict[str, Any]] = []
+    for n in nodes:
+        data = {"id": n.id, "label": caption(n.properties, n.id), "kind": str(n.label)}
+        if (page := href(n.label, n.id)) is not None:
+            data["href"] = page  # only nodes with a page have one (Cytoscape's `node[href]`)
+        if n.id == graph.failure_id:
+            data["focus"] = "yes"
+        elements.append({"data": data})
     elements += [
         {"data": {"id": " ".join(e.key), "source": e.source, "target": e.target, "rel": str(e.rel)}}
         for e in graph.edges
