@@ -173,7 +173,6 @@ def highlight(text: str, terms: list[str]) -> Markup:
 
 
 templates.env.filters["highlight"] = highlight
-templates.env.filters["href"] = lambda node_id, label: views.href(label, node_id)
 templates.env.globals["quote"] = lambda value: quote(str(value), safe="")
 
 
@@ -496,7 +495,7 @@ def _entity_id(store: GraphStore, label: Label, ref: str) -> str:
     if node is None:
         raise ValidationError(
             f"no {label.value.lower()} is named {ref!r}",
-            hint=f"See the names on /{views.PAGE_OF_LABEL.get(label, 'components')}.",
+            hint="Write the name as a failure's page shows it, or leave the field empty for all.",
         )
     return node.id
 
