@@ -28,7 +28,7 @@ from jinja2 import StrictUndefined
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData, UploadFile
 
-from lessons.api.problems import status_of
+from lessons.api.problems import RETRY_AFTER_SECONDS, status_of
 from lessons.api.services import Services
 from lessons.api.settings import Scope
 from lessons.api.uploads import MAX_DOCUMENTS, upload_sources
@@ -150,7 +150,10 @@ def _error_page(
     visitor = Visitor(scope=None, csrf="")
     with contextlib.suppress(Forbidden):
         visitor = _sessions(request).visitor(request)
-    return render(request, visitor, "error.html", status, title=title, detail=detail, hint=hint)
+    page = render(request, visitor, "error.html", status, title=title, detail=detail, hint=hint)
+    if status == 503:
+        page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return page
 
 
 def _first_problem(error: RequestValidationError) -> str:
