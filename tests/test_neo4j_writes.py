@@ -112,3 +112,23 @@ def test_a_wiped_database_does_not_repeat_a_revision(
     wipe_neo4j(target)  # the revision node goes too
     store.upsert_nodes([pool])
     assert store.revision() != before  # a process that cached `before` builds again
+
+
+def test_vectors_travel_as_vector_values_and_are_stored_as_float_lists(
+    store: Neo4jStore, driver: neo4j.Driver
+) -> None:
+    """The current release speaks Bolt 6, so vectors go as VECTOR values; Community keeps
+    them as lists of floats (it cannot store VECTOR), equal to the float32 vector sent."""
+    assert driver.get_server_info().protocol_version >= (6, 0)
+    assert store.vector_values
+    vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    store.upsert_nodes([Cause(id="cause:slow-disk", name="Slow disk")], {"cause:slow-disk": vector})
+    records, _, _ = driver.execute_query(
+        f"MATCH (n:{NODE} {{id: 'cause:slow-disk'}}) "
+        "RETURN valueType(n.embedding) AS type, n.embedding AS embedding"
+    )
+    assert records[0]["type"].startswith("LIST<FLOAT")
+    assert np.array_equal(np.asarray(records[0]["embedding"], dtype=np.float32), vector)
+    (hit,) = store.vector_search([Cause.label], vector, 1)
+    assert hit.id == "cause:slow-disk" and hit.score == pytest.approx(1.0, abs=1e-3)

@@ -8,8 +8,14 @@ relationship types come only from the closed sets in `lessons.graph.models`, nev
 text: they are checked before they are written into the query, one query per label and per
 relationship type (a static type lets `MERGE` look only at relationships of that type); only
 deleting unclaimed edges names its type dynamically (`$(row.rel)`, Neo4j 5.26 or later).
-Every value is a parameter. Tested on Neo4j 2026.08 (tests/neo4j/pom.xml); vectors are sent
-as lists of floats, which every release since 5.26 takes.
+Every value is a parameter. Tested on Neo4j 2026.08 (tests/neo4j/pom.xml) and 5.26 LTS.
+
+Vectors are stored as lists of floats, which every release indexes: Community cannot store
+Neo4j's native `VECTOR` values ("not supported in aligned store format"), only Enterprise's
+block format can. They travel as the fastest the server reads: on a server that speaks Bolt
+6 (2025.10 and later) as `VECTOR` values, one block of float32 that the query turns into a
+list (`toFloatList`, Cypher 25), and as lists of floats to older ones (5.26), which unpack
+each float on its own. `vector_values` says which, from the server's Bolt version at connect.
 
 This module is over 600 lines because it is one backend: the protocol's methods and the
 Cypher and transaction functions they run, which read best side by side.
@@ -32,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import neo4j
+import neo4j.vector
 import networkx as nx
 import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
@@ -106,8 +113,9 @@ def schema_statements(dimension: int) -> list[str]:
     return statements
 
 
-def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
-    """What `_write_nodes` sends for a node, with the `content_hash` of all of it."""
+def _node_row(node: Node, vectors: Mapping[str, Vector], vector_values: bool) -> dict[str, Any]:
+    """What `_write_nodes` sends for a node, with the `content_hash` of all of it; its vector
+    as a `VECTOR` value if `vector_values`, else as a list of floats."""
     properties = {k: v for k, v in node.properties().items() if v is not None}
     search_text = node.search_text() or None
     vector = vectors.get(node.id)
@@ -121,9 +129,15 @@ def _node_row(node: Node, vectors: Mapping[str, Vector]) -> dict[str, Any]:
         "label": node.label.value,
         "props": properties,
         "search_text": search_text,
-        "embedding": None if vector is None else np.asarray(vector, dtype=float).tolist(),
+        "embedding": None if vector is None else _on_the_wire(vector, vector_values),
         "content_hash": content.hexdigest(),
     }
+
+
+def _on_the_wire(vector: Vector, vector_values: bool) -> neo4j.vector.Vector | list[float]:
+    if vector_values:
+        return neo4j.vector.Vector(np.asarray(vector, dtype=np.float32))
+    return list(np.asarray(vector, dtype=float).tolist())
 
 
 def _properties(var: str) -> str:
@@ -225,6 +239,7 @@ class Neo4jStore:
             ) from e
         except ValueError as e:
             raise ConfigError(f"not a valid Neo4j URL: {uri!r} ({e})") from e
+        self.vector_values = self._driver.get_server_info().protocol_version >= (6, 0)
         self.init_schema(dimension)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -287,7 +302,9 @@ class Neo4jStore:
     def upsert_nodes(
         self, nodes: Sequence[Node], vectors: Mapping[str, Vector] | None = None
     ) -> None:
-        self._write(_write_nodes, [(node, None) for node in nodes], vectors or {})
+        self._write(
+            _write_nodes, [(node, None) for node in nodes], vectors or {}, self.vector_values
+        )
 
     def upsert_edges(self, edges: Sequence[Edge], *, document_id: str | None = None) -> None:
         self._write(_write_edges, [(edge, document_id) for edge in edges])
@@ -299,7 +316,7 @@ class Neo4jStore:
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             old_nodes, old_edges = _drop_claims(tx, [g.document.id for g in graphs])
-            labels = _write_nodes(tx, nodes, vectors, new_claims=True)
+            labels = _write_nodes(tx, nodes, vectors, self.vector_values, new_claims=True)
             _write_edges(tx, edges, new_claims=True, labels=labels)
             _delete_unclaimed(tx, old_nodes, old_edges)
 
@@ -534,6 +551,7 @@ def _write_nodes(
     tx: neo4j.ManagedTransaction,
     nodes: Sequence[tuple[Node, str | None]],
     vectors: Mapping[str, Vector],
+    vector_values: bool,
     *,
     new_claims: bool = False,
 ) -> dict[str, str]:
@@ -557,14 +575,19 @@ def _write_nodes(
     # One query per label, for the same reason as the edges' one query per type.
     by_label: dict[Label, dict[str, dict[str, Any]]] = {}
     for node, _ in nodes:
-        by_label.setdefault(node.label, {})[node.id] = _node_row(node, vectors)
+        by_label.setdefault(node.label, {})[node.id] = _node_row(node, vectors, vector_values)
+    # Cypher 25 for `toFloatList` of a VECTOR value (Cypher 5 has none).
+    cypher, embedding = (
+        ("CYPHER 25 ", "toFloatList(row.embedding)") if vector_values else ("", "row.embedding")
+    )
     for label, by_id in by_label.items():
         rows = [r for r in by_id.values() if r["content_hash"] != stored_hashes.get(r["id"])]
         if rows:
             tx.run(
-                f"UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) SET n:{label.value} "
-                "SET n = row.props SET n.id = row.id, n.search_text = row.search_text, "
-                "n.embedding = row.embedding, n.content_hash = row.content_hash",
+                f"{cypher}UNWIND $rows AS row MERGE (n:{NODE} {{id: row.id}}) "
+                f"SET n:{label.value} SET n = row.props SET n.id = row.id, "
+                f"n.search_text = row.search_text, n.embedding = {embedding}, "
+                "n.content_hash = row.content_hash",
                 rows=rows,
             )
     claims = [{"doc": doc, "id": node.id} for node, doc in nodes if doc is not None]
