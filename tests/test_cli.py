@@ -116,6 +116,30 @@ def test_demo_runs_two_questions(lessons) -> None:
     assert "Imported" in result.stdout and "1. " in result.stdout
 
 
+def test_demo_serve_serves_the_demo_graph_on_loopback(
+    lessons, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uvicorn.run` is replaced by a client of the app it is given, which reads pages the way
+    a browser on this machine would, then returns as Ctrl-C would."""
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served: dict[str, object] = {}
+
+    def visit(app: object, *, host: str, port: int, log_level: str) -> None:
+        served.update(host=host, port=port)
+        with TestClient(app, client=("127.0.0.1", 50000)) as browser:  # type: ignore[arg-type]
+            served["failures"] = browser.get("/failures").text
+            served["docs"] = browser.get("/docs").status_code
+
+    monkeypatch.setattr(uvicorn, "run", visit)
+    result = lessons("demo", "--serve", "8123")
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/" in result.stdout
+    assert (served["host"], served["port"], served["docs"]) == ("127.0.0.1", 8123, 200)
+    assert "Checkout 502s during the Valentine" in str(served["failures"])
+
+
 @pytest.mark.parametrize("command", sorted(cli_main.cli.commands))
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(lessons, command: str) -> None:
     result = lessons(command, "--help")
