@@ -43,6 +43,7 @@ def test_every_page_passes_axe_and_fetches_nothing_from_outside(site: Site) -> N
         assert axe_violations(page) == [], path
     hits = site.open("/search?q=connection+pool+exhausted&type=cause").locator(".matches > li > a")
     expect(hits.first).to_have_attribute("href", re.compile("^/causes/"))
+    shot(site.page, "search")
     shot(site.open("/failures"), "failures")
     shot(site.open(str(cause)), "cause")
     assert not site.outside and not site.errors
@@ -65,6 +66,7 @@ def test_sign_in_with_a_read_key_sees_and_a_write_key_changes(
     site = make_site(sqlite_store, fast_embedder, api_settings(tmp_path))
     page = site.open("/failures")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shot(page, "sign-in")
     page.get_by_label("API key").fill("not-a-key-of-this-server")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not valid")
