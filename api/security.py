@@ -36,14 +36,10 @@ def caller_scope(
 def _scope_of(request: Request, presented: str | None) -> Scope:
     settings: ApiSettings = request.app.state.settings
     if not settings.api_keys:
-        client = request.client.host if request.client else None
-        if is_loopback(client):
-            return Scope.WRITE
-        raise HTTPException(
-            403,
-            "this server has no API keys configured and serves loopback clients only; "
-            "its operator must set LESSONS_API_KEYS",
-        )
+        refused = refused_without_keys(request)
+        if refused:
+            raise HTTPException(403, refused)
+        return Scope.WRITE
     challenge = {"WWW-Authenticate": 'Bearer realm="lessons"'}
     if not presented:
         raise HTTPException(401, f"no API key: {SEND_A_KEY}", headers=challenge)
@@ -51,6 +47,18 @@ def _scope_of(request: Request, presented: str | None) -> Scope:
     if scope is None:
         raise HTTPException(401, "the API key is not valid", headers=challenge)
     return scope
+
+
+def refused_without_keys(request: Request) -> str | None:
+    """Why a server without keys refuses this caller (it serves loopback only), or None.
+    The API and the web page both ask."""
+    client = request.client.host if request.client else None
+    if is_loopback(client):
+        return None
+    return (
+        "this server has no API keys configured and serves loopback clients only; "
+        "its operator must set LESSONS_API_KEYS"
+    )
 
 
 def require_read(scope: Annotated[Scope, Depends(caller_scope)]) -> Scope:

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from lessons.api.settings import ApiSettings, Scope, is_loopback, key_digest
+from lessons.api.security import refused_without_keys
+from lessons.api.settings import ApiSettings, Scope, key_digest
 
 COOKIE = "lessons_session"
 SESSION_SECONDS = 12 * 3600
@@ -78,12 +79,9 @@ class Sessions:
         payload = self._read(request.cookies.get(COOKIE, ""))
         csrf = payload.get("csrf") or ""
         if not settings.api_keys:
-            client = request.client.host if request.client else None
-            if not is_loopback(client):
-                raise Forbidden(
-                    "this server has no API keys configured and serves loopback clients only; "
-                    "its operator must set LESSONS_API_KEYS"
-                )
+            refused = refused_without_keys(request)
+            if refused:
+                raise Forbidden(refused)
             return Visitor(scope=Scope.WRITE, csrf=csrf)
         digest = payload.get("key")
         scope = _scope_of_hex(settings, digest) if digest else None
@@ -95,9 +93,9 @@ class Sessions:
         """Check `key` and, if it is configured, start a session for it; its scope or None."""
         settings: ApiSettings = request.app.state.settings
         scope = settings.scope_of(key)
-        if scope is not None:
-            digest = key_digest(key).hex()
-            self._write(request, response, {"key": digest, "csrf": secrets.token_urlsafe(24)})
+        if scope is not None:  # a new session, with a new CSRF token
+            session = Visitor(scope, csrf="", key_digest=key_digest(key).hex()).with_csrf()
+            self.save(request, response, session)
         return scope
 
     def sign_out(self, response: Response) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import textwrap
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -90,7 +90,9 @@ class PageRoute(APIRoute):
                 title = {404: "Not found", 503: "Not available yet"}.get(status, "Cannot do that")
                 return _error_page(request, status, title, str(e), e.hint)
             except RequestValidationError as e:
-                return _error_page(request, 422, "Cannot read that request", _first_problem(e))
+                # The first part of a request error's location is where: query, path or body.
+                problem = _said(e.errors(), skip=1)
+                return _error_page(request, 422, "Cannot read that request", problem)
 
         return page
 
@@ -154,12 +156,6 @@ def _error_page(
     if status == 503:
         page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return page
-
-
-def _first_problem(error: RequestValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
-    return f"{where}: {first.get('msg', 'not valid')}"
 
 
 def highlight(text: str, terms: list[str]) -> Markup:
@@ -304,7 +300,7 @@ def _sensemaking(
             draft = build(form)
             await run_in_threadpool(write, services.store, services.embedder, failure_id, draft)
         except (pydantic.ValidationError, ValidationError) as e:
-            problem = _said(e) if isinstance(e, pydantic.ValidationError) else str(e)
+            problem = _said(e.errors()) if isinstance(e, pydantic.ValidationError) else str(e)
             return _failure(request, visitor, failure_id, status=422, problem=problem)
         return _back_to(failure_id, path)
 
@@ -620,12 +616,13 @@ def _parse(model: type[M], fields: dict[str, Any]) -> M:
     try:
         return model.model_validate(fields)
     except pydantic.ValidationError as e:
-        raise ValidationError(_said(e)) from e
+        raise ValidationError(_said(e.errors())) from e
 
 
-def _said(error: pydantic.ValidationError) -> str:
-    """Pydantic's first complaint, said for a person: which field, and what is wrong."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "form"
+def _said(errors: Sequence[Any], *, skip: int = 0) -> str:
+    """Pydantic's first complaint, said for a person: which field, and what is wrong (`skip`
+    leaves out the first parts of its location)."""
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"][skip:]) or "form"
     message = first["msg"].removeprefix("Value error, ")
     return f"{field.replace('_', ' ')}: {message} ({textwrap.shorten(repr(first['input']), 60)})"
