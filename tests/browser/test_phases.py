@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from playwright.sync_api import Page, expect
 
@@ -120,17 +120,22 @@ def test_clicking_a_node_of_the_graph_opens_its_page(site: Site) -> None:
     page.locator("table a").first.click()
     graph = page.locator("#graph[data-ready]")
     expect(graph).to_be_attached()
-    cause_id = page.locator("#causes ~ table a").first.get_attribute("href").rsplit("/", 1)[1]  # type: ignore[union-attr]
     graph.scroll_into_view_if_needed()
-    x, y = page.evaluate(
-        "id => { const p = document.getElementById('graph').graph.getElementById(id)"
-        ".renderedPosition(); return [p.x, p.y]; }",
-        unquote(cause_id),
+    # The cause drawn farthest from any other node, so the click cannot land on a neighbour.
+    cause_id, x, y = page.evaluate(
+        """() => {
+            const cy = document.getElementById('graph').graph;
+            const at = n => n.renderedPosition();
+            const room = n => Math.min(...cy.nodes().not(n).map(
+                o => Math.hypot(at(o).x - at(n).x, at(o).y - at(n).y)));
+            const best = cy.nodes('[kind = "Cause"]').max(room).ele;
+            return [best.id(), at(best).x, at(best).y];
+        }"""
     )
     box = graph.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x, box["y"] + y)
-    page.wait_for_url("**/causes/**")
+    page.wait_for_url(f"**/causes/{quote(cause_id, safe='')}")
     expect(page.locator("h2", has_text="Failures that share it")).to_be_visible()
     assert not site.errors
 
