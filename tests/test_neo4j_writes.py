@@ -1,5 +1,6 @@
 """Neo4jStore's write path beyond the contract: a node re-sent unchanged is not written again,
-and the revision of a wiped database does not repeat.
+the revision of a wiped database does not repeat, and a read carries the bookmark of the
+write before it.
 
 The contract suite checks what every store returns; this checks, on the real Neo4j, that
 `_write_nodes` skips a node whose stored `content_hash` matches, by planting a property no
@@ -9,6 +10,8 @@ survives.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -132,3 +135,25 @@ def test_vectors_travel_as_vector_values_and_are_stored_as_float_lists(
     assert np.array_equal(np.asarray(records[0]["embedding"], dtype=np.float32), vector)
     (hit,) = store.vector_search([Cause.label], vector, 1)
     assert hit.id == "cause:slow-disk" and hit.score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_read_carries_the_bookmark_of_the_write_before_it(
+    store: Neo4jStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In a cluster reads go to followers, and a follower answers a transaction only once it
+    has applied the bookmarks the transaction carries. The Bolt messages the driver logs
+    show the chain on one server: the bookmark the write's COMMIT got back is sent with the
+    BEGIN of the next read, and each write moves it on."""
+    caplog.set_level(logging.DEBUG, logger="neo4j")
+    sent: list[str] = []
+    for name in ("Pool exhausted", "Disk full"):
+        caplog.clear()
+        store.upsert_nodes([Cause(id="cause:x", name=name)])
+        (committed,) = re.findall(r"S: SUCCESS \{[^}]*'bookmark': '([^']+)'", caplog.text)
+        caplog.clear()
+        assert store.get("cause:x").name == name
+        (begin,) = re.findall(r"C: BEGIN (\{.*\})", caplog.text)
+        carried = re.search(r"'bookmarks': \[([^\]]*)\]", begin)
+        assert carried and carried[1] == repr(committed)
+        sent.append(committed)
+    assert sent[0] != sent[1]

@@ -75,6 +75,8 @@ REVISION_ID = "store"
 INTERNAL_PROPERTIES = ("id", "search_text", "embedding", "content_hash")
 INDEXED_LABELS = [label for label in Label if label is not Label.DOCUMENT]
 DEFAULT_DIMENSION = 384
+CONNECTION_LIFETIME = 50 * 60.0  # seconds: under the hour after which Aura drops a connection
+LIVENESS_CHECK_AFTER = 60.0  # seconds idle before a pooled connection is tested (one RESET)
 
 
 def _vector_index(label: Label) -> str:
@@ -219,6 +221,10 @@ class Neo4jStore:
                 max_transaction_retry_time=timeout,
                 connection_acquisition_timeout=timeout,
                 connection_timeout=min(timeout, 30.0),
+                # Aura and load balancers drop connections idle for an hour: retire them
+                # before that, and test one that sat idle for a minute before using it.
+                max_connection_lifetime=CONNECTION_LIFETIME,
+                liveness_check_timeout=LIVENESS_CHECK_AFTER,
                 # Until a first node has one, the server warns of every query that reads an
                 # optional property (`content_hash`, `embedding`) that it "does not exist".
                 notifications_disabled_classifications=[
@@ -245,7 +251,10 @@ class Neo4jStore:
     # -- plumbing -----------------------------------------------------------------------
 
     def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database)
+        """A session in the store's one bookmark chain (see `_read`)."""
+        return self._driver.session(
+            database=self._database, bookmark_manager=self._driver.execute_query_bookmark_manager
+        )
 
     def _write(self, work: Any, *args: Any) -> Any:
         """Run `work(tx, *args)` in one managed transaction that also bumps the revision."""
@@ -266,6 +275,10 @@ class Neo4jStore:
         return result
 
     def _read(self, cypher: str, **params: Any) -> list[neo4j.Record]:
+        """Run a read query on a reader (a follower in a cluster). `execute_query` passes the
+        bookmarks of this store's last writes (its sessions share the driver's bookmark
+        manager), so the reader answers only once it has applied them: a read sees the
+        writes made before it through the same store."""
         try:
             records, _, _ = self._driver.execute_query(
                 cypher,
