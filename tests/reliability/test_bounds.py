@@ -1,6 +1,7 @@
 """Bounded failure modes (issue 16): input too deep or too large is one file's error, an
 interrupt after a commit is not a traceback, and a Neo4j that goes away fails an import
-within the configured time, in a state the next run completes."""
+within the configured time, in a state the next run completes; connections dropped under an
+import are retried (issue 18)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,10 @@ from click.testing import Result
 
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.errors import StoreUnavailableError
-from lessons.graph.models import Label
+from lessons.graph.models import Label, Node
 from lessons.graph.store import SqliteStore
 from lessons.graph.store.neo4j import Neo4jStore
-from lessons.ingest.pipeline import FileStatus, discover, ingest
+from lessons.ingest.pipeline import FileStatus, Source, discover, ingest
 from tests.conftest import Neo4jTarget, wipe_neo4j
 
 GOOD = "# Checkout outage\n\nCheckout failed for an hour because the payment database was full.\n"
@@ -72,13 +74,22 @@ def test_an_interrupt_after_commit_is_not_a_rollback_error(tmp_path: Path) -> No
     store.close()
 
 
+@dataclass
+class Proxy:
+    """A TCP forwarder's port, and two ways to break it."""
+
+    port: int
+    cut: Callable[[], None]  # every connection, and no new ones: a server that went away
+    drop: Callable[[], None]  # the open connections only: a load balancer or a failover
+    connections: list[socket.socket]  # the client side of every connection accepted
+
+
 @contextmanager
-def tcp_proxy(target: tuple[str, int]) -> Iterator[tuple[int, Callable[[], None]]]:
-    """A loopback TCP forwarder to `target`; yields its port and a function that cuts every
-    connection and stops accepting new ones (a server that went away)."""
+def tcp_proxy(target: tuple[str, int]) -> Iterator[Proxy]:
+    """A loopback TCP forwarder to `target`."""
     listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    open_sockets: list[socket.socket] = [listener]
+    open_sockets: list[socket.socket] = []
+    accepted: list[socket.socket] = []
 
     def pipe(src: socket.socket, dst: socket.socket) -> None:
         try:
@@ -95,41 +106,57 @@ def tcp_proxy(target: tuple[str, int]) -> Iterator[tuple[int, Callable[[], None]
                 return
             upstream = socket.create_connection(target)
             open_sockets.extend([client, upstream])
+            accepted.append(client)
             threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
             threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 
-    def cut() -> None:
+    def drop() -> None:
         for sock in open_sockets:
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+        open_sockets.clear()
+
+    def cut() -> None:
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() does not
+        listener.close()
+        drop()
 
     threading.Thread(target=accept, daemon=True).start()
     try:
-        yield port, cut
+        yield Proxy(listener.getsockname()[1], cut, drop, accepted)
     finally:
         cut()
+
+
+def twelve_documents(folder: Path) -> list[Source]:
+    for n in range(12):
+        (folder / f"doc-{n:02d}.md").write_text(GOOD.replace("an hour", f"{n + 2} hours"))
+    return discover([str(folder)])[0]
+
+
+def through(proxy: Proxy, target: Neo4jTarget, timeout: float) -> Neo4jStore:
+    return Neo4jStore(
+        f"bolt://127.0.0.1:{proxy.port}",
+        user=target.user,
+        password=target.password,
+        timeout=timeout,
+    )
 
 
 def test_an_import_fails_fast_when_neo4j_goes_away_and_the_next_run_completes(
     tmp_path: Path, embedder: CachingEmbedder, neo4j_server: Neo4jTarget
 ) -> None:
     wipe_neo4j(neo4j_server)
-    for n in range(12):
-        (tmp_path / f"doc-{n:02d}.md").write_text(GOOD.replace("an hour", f"{n + 2} hours"))
-    sources, _ = discover([str(tmp_path)])
+    sources = twelve_documents(tmp_path)
     host, port = neo4j_server.uri.split("://")[1].split(":")
-    with tcp_proxy((host, int(port))) as (proxy_port, cut):
-        through_proxy = Neo4jStore(
-            f"bolt://127.0.0.1:{proxy_port}",
-            user=neo4j_server.user,
-            password=neo4j_server.password,
-            timeout=2,
-        )
+    with tcp_proxy((host, int(port))) as proxy:
+        through_proxy = through(proxy, neo4j_server, timeout=2)
 
         def cut_after_four(result: object) -> None:
             if len(seen) == 3:
-                cut()
+                proxy.cut()
             seen.append(result)
 
         seen: list[object] = []
@@ -145,5 +172,38 @@ def test_an_import_fails_fast_when_neo4j_goes_away_and_the_next_run_completes(
         assert len(store.list_nodes(Label.FAILURE, limit=100)) == 4  # the first transaction
         again = ingest(store, embedder, sources)
         assert again.count(FileStatus.UNCHANGED) == 4 and again.count(FileStatus.IMPORTED) == 8
+    finally:
+        store.close()
+
+
+def test_an_import_retries_its_transaction_when_the_connection_drops(
+    tmp_path: Path, embedder: CachingEmbedder, neo4j_server: Neo4jTarget
+) -> None:
+    """The open connections drop after each transaction (as a load balancer or a failover
+    drops them): the driver retries the next transaction on a new connection, and the import
+    completes without an error."""
+    wipe_neo4j(neo4j_server)
+    sources = twelve_documents(tmp_path)
+    host, port = neo4j_server.uri.split("://")[1].split(":")
+    with tcp_proxy((host, int(port))) as proxy:
+        store = through(proxy, neo4j_server, timeout=30)
+        opened_before = len(proxy.connections)
+        report = ingest(
+            store,
+            embedder,
+            sources,
+            write_batch=4,
+            on_result=lambda result: proxy.drop(),
+        )
+        store.close()
+        assert len(proxy.connections) > opened_before  # the drops did cost connections
+    assert report.ok and report.count(FileStatus.IMPORTED) == 12
+    assert len(store_failures(neo4j_server)) == 12
+
+
+def store_failures(target: Neo4jTarget) -> list[Node]:
+    store = Neo4jStore(target.uri, user=target.user, password=target.password)
+    try:
+        return store.list_nodes(Label.FAILURE, limit=100)
     finally:
         store.close()
