@@ -600,7 +600,9 @@ def copy_command(session: Session, source_url: str | None, target_url: str) -> N
     """Copy the whole graph, vectors included, into another store (e.g. SQLite to Neo4j).
 
     Nothing is re-encoded; which document said what is kept, so re-imports into the target
-    behave as they would have in the source.
+    behave as they would have in the source. A copy that was stopped (Ctrl-C, a lost
+    connection) is finished by running the same command again: documents already copied
+    are not written twice.
 
     \b
     Example:
@@ -611,13 +613,18 @@ def copy_command(session: Session, source_url: str | None, target_url: str) -> N
     )
     target = open_session(replace(session.settings, store_url=target_url))
     try:
-        report = copy_graph(source.store, target.store)
+        report = copy_graph(
+            source.store,
+            target.store,
+            on_progress=lambda done: click.echo(f"{done} documents copied", err=True),
+        )
     finally:
         source.close()
         target.close()
+    already = f" ({report.skipped} were there already)" if report.skipped else ""
     click.echo(
-        f"copied {report.documents} documents, {report.nodes} nodes and {report.edges} edges "
-        f"to {target_url}"
+        f"copied {report.documents} documents{already}, {report.nodes} nodes and "
+        f"{report.edges} edges to {target_url}"
     )
 
 

@@ -67,3 +67,21 @@ def test_sqlite_to_neo4j_and_back_keeps_the_graph(
     assert nx.utils.graphs_equal(source.to_networkx(), back.to_networkx())
     for store in (source, middle, back):
         store.close()
+
+
+def test_a_copy_run_again_writes_no_document_twice(
+    tmp_path: Path, embedder: CachingEmbedder
+) -> None:
+    source = SqliteStore(tmp_path / "source.sqlite3")
+    sources, _ = discover([str(EXAMPLES)])
+    assert ingest(source, embedder, sources).ok
+    target = SqliteStore(tmp_path / "target.sqlite3")
+
+    first = copy_graph(source, target, write_batch=3)
+    again = copy_graph(source, target, write_batch=3)
+
+    assert (first.documents, first.skipped) == (len(sources), 0)
+    assert (again.documents, again.skipped) == (0, len(sources))
+    assert nx.utils.graphs_equal(source.to_networkx(), target.to_networkx())
+    source.close()
+    target.close()

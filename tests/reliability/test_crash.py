@@ -1,10 +1,10 @@
-"""Crash safety: an import killed at any commit and run again gives the graph of an import
-that was never interrupted, on both stores (issue 16).
+"""Crash safety: an import or a copy killed at any commit and run again gives the graph of
+one that was never interrupted, on both stores (issues 16 and 18).
 
-Each try kills a real `lessons` import process with SIGKILL right after a commit chosen by
-a seeded random draw (graph/faults.py), runs the same import again, and compares every node,
-edge, property and document claim with a clean import. Set LESSONS_CRASH_SEED to replay or
-vary the draws.
+Each try kills a real import (or `copy_graph`) process with SIGKILL right after a commit
+chosen by a seeded random draw (graph/faults.py), runs the same command again, and compares
+every node, edge, property and document claim with a clean run. Set LESSONS_CRASH_SEED to
+replay or vary the draws.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from lessons.graph.store.neo4j import Neo4jStore
 from tests.conftest import Neo4jTarget, wipe_neo4j
 
 SEED = int(os.environ.get("LESSONS_CRASH_SEED", "16"))
-DRIVER = Path(__file__).with_name("crash_import.py")
+IMPORT = Path(__file__).with_name("crash_import.py")
+COPY = Path(__file__).with_name("crash_copy.py")
 CAUSES = [
     "Database connection pool exhausted",
     "database connection pool was exhausted",
@@ -86,15 +87,16 @@ def snapshot(store: GraphStore) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges, "claims": claims}
 
 
-def run_import(
-    docs: Path, env: dict[str, str], fault: str | None = None
+def run_driver(
+    command: list[str], env: dict[str, str], fault: str | None = None
 ) -> subprocess.CompletedProcess:
+    """Run a driver script (`crash_import.py DOCS` or `crash_copy.py SOURCE_URL`)."""
     environ = {**os.environ, **env}
     environ.pop("LESSONS_FAULT_AT_COMMIT", None)
     if fault:
         environ["LESSONS_FAULT_AT_COMMIT"] = fault
     return subprocess.run(
-        [sys.executable, str(DRIVER), str(docs)],
+        [sys.executable, *command],
         env=environ,
         capture_output=True,
         text=True,
@@ -104,13 +106,13 @@ def run_import(
 
 def crash_and_rerun(
     tries: int,
-    docs: Path,
+    command: list[str],
     env: dict[str, str],
     fresh_store: Callable[[int], tuple[dict[str, str], Callable[[], GraphStore]]],
 ) -> None:
-    """A clean import, then `tries` imports killed at a drawn commit and run again."""
+    """A clean run of `command`, then `tries` runs killed at a drawn commit and run again."""
     clean_env, open_clean = fresh_store(0)
-    done = run_import(docs, {**env, **clean_env})
+    done = run_driver(command, {**env, **clean_env})
     assert done.returncode == 0, done.stderr
     commits = int(done.stdout.split()[-1])
     with_store = open_clean()
@@ -122,9 +124,9 @@ def crash_and_rerun(
     for attempt in range(1, tries + 1):
         at = draw.randint(1, commits)
         store_env, open_store_ = fresh_store(attempt)
-        killed = run_import(docs, {**env, **store_env}, fault=f"kill:{at}")
+        killed = run_driver(command, {**env, **store_env}, fault=f"kill:{at}")
         assert killed.returncode == -signal.SIGKILL, (at, killed.stderr)
-        again = run_import(docs, {**env, **store_env})
+        again = run_driver(command, {**env, **store_env})
         assert again.returncode == 0, (at, again.stderr)
         store = open_store_()
         try:
@@ -143,7 +145,7 @@ def test_an_import_killed_at_any_commit_completes_on_the_next_run_sqlite(
         path = tmp_path / f"store-{attempt}.sqlite3"
         return {"LESSONS_STORE": f"sqlite:///{path}"}, lambda: checked_sqlite(path)
 
-    crash_and_rerun(20, docs, crash_env, fresh_store)
+    crash_and_rerun(20, [str(IMPORT), str(docs)], crash_env, fresh_store)
 
 
 def checked_sqlite(path: Path) -> SqliteStore:
@@ -170,7 +172,7 @@ def test_an_import_killed_at_any_commit_completes_on_the_next_run_neo4j(
             neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
         )
 
-    crash_and_rerun(5, docs, crash_env, fresh_store)
+    crash_and_rerun(5, [str(IMPORT), str(docs)], crash_env, fresh_store)
 
 
 def test_ctrl_c_stops_an_import_between_transactions_and_the_next_run_finishes(
@@ -205,3 +207,55 @@ def test_ctrl_c_stops_an_import_between_transactions_and_the_next_run_finishes(
     assert snapshot(interrupted) == snapshot(clean)
     interrupted.close()
     clean.close()
+
+
+def source_store(tmp_path: Path, crash_env: dict[str, str]) -> str:
+    """The URL of a SQLite store holding the crash tests' documents, imported by a clean run."""
+    docs = tmp_path / "docs"
+    write_documents(docs)
+    url = f"sqlite:///{tmp_path / 'source.sqlite3'}"
+    done = run_driver([str(IMPORT), str(docs)], {**crash_env, "LESSONS_STORE": url})
+    assert done.returncode == 0, done.stderr
+    return url
+
+
+def same_graphs(first: Path, second: Path) -> bool:
+    stores = SqliteStore(first), SqliteStore(second)
+    try:
+        return snapshot(stores[0]) == snapshot(stores[1])
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_copy_killed_at_any_commit_completes_on_the_next_run_sqlite(
+    tmp_path: Path, crash_env: dict[str, str]
+) -> None:
+    source = source_store(tmp_path, crash_env)
+
+    def fresh_store(attempt: int) -> tuple[dict[str, str], Callable[[], GraphStore]]:
+        path = tmp_path / f"copy-{attempt}.sqlite3"
+        return {"LESSONS_STORE": f"sqlite:///{path}"}, lambda: checked_sqlite(path)
+
+    crash_and_rerun(12, [str(COPY), source], crash_env, fresh_store)
+    # The clean copy, which every finished one equals, is the source itself.
+    assert same_graphs(tmp_path / "copy-0.sqlite3", tmp_path / "source.sqlite3")
+
+
+def test_a_copy_killed_at_any_commit_completes_on_the_next_run_neo4j(
+    tmp_path: Path, crash_env: dict[str, str], neo4j_server: Neo4jTarget
+) -> None:
+    source = source_store(tmp_path, crash_env)
+    login = {
+        "LESSONS_STORE": neo4j_server.uri,
+        "LESSONS_NEO4J_USER": neo4j_server.user,
+        "LESSONS_NEO4J_PASSWORD": neo4j_server.password or "",
+    }
+
+    def fresh_store(attempt: int) -> tuple[dict[str, str], Callable[[], GraphStore]]:
+        wipe_neo4j(neo4j_server)
+        return login, lambda: Neo4jStore(
+            neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
+        )
+
+    crash_and_rerun(4, [str(COPY), source], crash_env, fresh_store)
