@@ -2,6 +2,7 @@
 
     python bench/stores.py import [--n 1000] [--naive-docs 200]
     python bench/stores.py search [--n 10000] [--queries 200]
+    python bench/stores.py profile [--n 1000]
 
 Neo4j is the real Neo4j Community the tests use (the release tests/neo4j/pom.xml names, run by
 tests/neo4j/server.py; started here with
@@ -12,7 +13,8 @@ LESSONS_BENCH_NEO4J_USER / LESSONS_BENCH_NEO4J_PASSWORD; its data is wiped).
 `import`: N generated postmortems (bench/generate.py) are imported once to fill a vector cache
 with the real model; then `discover` + `ingest` run into a fresh SqliteStore and into an empty
 Neo4j through that warm cache, so neither import encodes anything and the times compare the
-write paths alone (the rounds alternate, best of each). Neo4j is timed twice per round:
+write paths alone (the rounds alternate, best of each; one import into Neo4j before them is
+not counted, as the server's JIT warms up). Neo4j is timed twice per round:
 vectors sent as VECTOR values (on a server that speaks Bolt 6) and as lists of floats (as
 5.26 gets them). Then, on the first `--naive-docs` documents, three Neo4j write paths for
 the same graphs: `replace_documents` on chunks of 64
@@ -29,6 +31,13 @@ answering all of them in a row (the order of the stores alternates between round
 the baseline; then each store call of a search is timed on its own. Target: p95 < 60 ms on
 Neo4j at 100k, query encoding included.
 
+`profile`: where a Neo4j import's time goes, per query. After one uncounted import (the JIT
+warms up), the same N documents are imported twice into an empty Neo4j through the warm vector
+cache: once timing every query of the write transactions from the client (the query's
+round trip, its records included) and each transaction's commit (the rest of
+`execute_write`); once with every write query run under `PROFILE`, summing the database hits
+and the server time each operator reports.
+
 Nothing is asserted on time.
 """
 
@@ -39,10 +48,14 @@ import lessons.graph  # noqa: F401  first: it sets how idle numpy and torch thre
 # isort: split
 import argparse
 import os
+import re
 import sys
 import tempfile
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import neo4j
@@ -159,6 +172,13 @@ def run_import(args: argparse.Namespace) -> None:
     print(f"{args.n} documents; vector cache filled in {warm.seconds:.0f} s (not compared)")
 
     with neo4j_server() as (uri, user, password):
+        # One import not counted: a server just started compiles its write paths (JIT) over
+        # the first thousands of documents, which a server in use has long done.
+        with timed() as warm_up:
+            warming = fresh_neo4j(uri, user, password)
+            assert ingest(warming, CachingEmbedder(model, cache), sources).ok
+            warming.close()
+        print(f"  Neo4j warmed up by one import, not counted ({warm_up.seconds:.1f} s)")
         # "neo4j-lists": the same server sent vectors as lists of floats, as 5.26 is (the
         # baseline of sending them as VECTOR values, where the server speaks Bolt 6).
         times: dict[str, list[float]] = {"sqlite": [], "neo4j": [], "neo4j-lists": []}
@@ -216,6 +236,116 @@ def run_import(args: argparse.Namespace) -> None:
                 f"({value / batched:.1f}x the batched path)"
             )
     print(f"peak RSS of this process {peak_rss_mib():.0f} MiB")
+
+
+# -- profile --------------------------------------------------------------------------------
+
+
+@dataclass
+class QueryLog:
+    """Client-side seconds per query kind and per commit; operator totals under PROFILE."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    runs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    operators: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+
+
+def query_kind(query: str) -> str:
+    """A query's first words, with its label or relationship type named by a placeholder."""
+    text = re.sub(r"\s+", " ", query.removeprefix("CYPHER 25 "))
+    text = re.sub(r"SET n:\w+", "SET n:<label>", text)
+    text = re.sub(r"\[r:(?!\$)\w+\]", "[r:<type>]", text)
+    return text[:110]
+
+
+def collect_operators(log: QueryLog, kind: str, plan: dict) -> None:
+    """Add each operator's db hits, rows and time (ns, when the runtime reports it)."""
+    name = plan.get("operatorType", "?").split("@")[0]
+    totals = log.operators.setdefault((kind, name), [0.0, 0.0, 0.0])
+    totals[0] += plan.get("dbHits", 0)
+    totals[1] += plan.get("rows", 0)
+    totals[2] += plan.get("time", 0) or 0
+    for child in plan.get("children", []):
+        collect_operators(log, kind, child)
+
+
+@contextmanager
+def logged_queries(profiled: bool) -> Iterator[QueryLog]:
+    """Time (or PROFILE) every query run in a managed transaction, and every commit."""
+    log = QueryLog()
+    run, execute_write = neo4j.ManagedTransaction.run, neo4j.Session.execute_write
+    in_queries = [0.0]
+    writing = [False]  # reads (execute_query) run in managed transactions too: left alone
+
+    def timed_run(tx: neo4j.ManagedTransaction, query: str, parameters=None, **kw):  # type: ignore[no-untyped-def]
+        if not writing[0]:
+            return run(tx, query, parameters, **kw)
+        kind = query_kind(query)
+        if profiled:
+            prefix = "CYPHER 25 " if query.startswith("CYPHER 25 ") else ""
+            query = f"{prefix}PROFILE {query.removeprefix(prefix)}"
+        start = time.perf_counter()
+        result = run(tx, query, parameters, **kw)
+        records = list(result)
+        summary = result.consume()
+        seconds = time.perf_counter() - start
+        in_queries[0] += seconds
+        log.seconds[kind] += seconds
+        log.runs[kind] += 1
+        log.rows[kind] += len((parameters or kw).get("rows", (parameters or kw).get("ids", [])))
+        if summary.profile:
+            collect_operators(log, kind, summary.profile)
+        return records
+
+    def timed_write(session: neo4j.Session, work, *args, **kw):  # type: ignore[no-untyped-def]
+        before, start = in_queries[0], time.perf_counter()
+        writing[0] = True
+        try:
+            result = execute_write(session, work, *args, **kw)
+        finally:
+            writing[0] = False
+        log.seconds["commit and client (the rest of execute_write)"] += (
+            time.perf_counter() - start - (in_queries[0] - before)
+        )
+        return result
+
+    neo4j.ManagedTransaction.run = timed_run  # type: ignore[method-assign]
+    neo4j.Session.execute_write = timed_write  # type: ignore[method-assign]
+    try:
+        yield log
+    finally:
+        neo4j.ManagedTransaction.run = run  # type: ignore[method-assign]
+        neo4j.Session.execute_write = execute_write  # type: ignore[method-assign]
+
+
+def run_profile(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="lessons-bench-stores-"))
+    files = write_corpus(work / "docs", args.n, args.seed)
+    sources, _ = discover([str(work / "docs")])
+    model = load_model(64, [p.read_text()[:200] for p in files[:64]])
+    cache = work / "vectors.sqlite3"
+    assert ingest(SqliteStore(work / "warm.sqlite3"), CachingEmbedder(model, cache), sources).ok
+    with neo4j_server() as (uri, user, password):
+        assert ingest(fresh_neo4j(uri, user, password), CachingEmbedder(model, cache), sources).ok
+        for profiled in (False, True):
+            store = fresh_neo4j(uri, user, password)
+            with logged_queries(profiled) as log, timed() as whole:
+                assert ingest(store, CachingEmbedder(model, cache), sources).ok
+            store.close()
+            print(
+                f"\n{'PROFILE' if profiled else 'timed'} import of {args.n} documents: "
+                f"{whole.seconds:.1f} s; write transactions' queries and commits:"
+            )
+            for kind, seconds in sorted(log.seconds.items(), key=lambda kv: -kv[1]):
+                print(
+                    f"  {seconds:6.2f} s  {log.runs.get(kind, 0):5d} runs "
+                    f"{log.rows.get(kind, 0):7d} rows  {kind}"
+                )
+            if profiled:
+                print("operators (db hits, rows, server ms) of each query kind:")
+                for (kind, name), (hits, rows, ns) in sorted(log.operators.items()):
+                    print(f"  {hits:9.0f} {rows:9.0f} {ns / 1e6:9.1f}  {name:28s} {kind[:60]}")
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -317,16 +447,19 @@ def main() -> None:
     imp.add_argument("--n", type=int, default=1000)
     imp.add_argument("--rounds", type=int, default=2)
     imp.add_argument("--naive-docs", type=int, default=200)
+    sub.add_parser("profile", help="where a Neo4j import's time goes, per query").add_argument(
+        "--n", type=int, default=1000
+    )
     found = sub.add_parser("search", help="search latency, Neo4j vs embedded")
     found.add_argument("--n", type=int, default=10_000)
     found.add_argument("--queries", type=int, default=200)
     found.add_argument("--rounds", type=int, default=2)
     found.add_argument("--warmup", type=int, default=200, help="uncounted queries per store")
-    for p in (imp, found):
+    for p in sub.choices.values():
         p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
     print(machine_info())
-    run_import(args) if args.what == "import" else run_search(args)
+    {"import": run_import, "search": run_search, "profile": run_profile}[args.what](args)
 
 
 if __name__ == "__main__":
