@@ -71,7 +71,7 @@ from lessons.graph.search import CANDIDATES, SearchHit, search
 from lessons.graph.store import DocumentGraph, GraphStore, SqliteStore
 from lessons.graph.store.neo4j import NODE, Neo4jStore
 from lessons.ingest.mapping import build_document_graph
-from lessons.ingest.pipeline import discover, ingest
+from lessons.ingest.pipeline import Source, discover, ingest
 from lessons.ingest.record import PostmortemRecord
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,16 +160,24 @@ def document_graphs(count: int, seed: int, embedder: Embedder) -> list[DocumentG
     return graphs
 
 
-def run_import(args: argparse.Namespace) -> None:
+def corpus_with_vectors(n: int, seed: int) -> tuple[list[Source], Embedder, Path]:
+    """N generated postmortems on disk, the model, and a vector cache holding all their
+    texts (filled by one import into a scratch SqliteStore)."""
     work = Path(tempfile.mkdtemp(prefix="lessons-bench-stores-"))
-    files = write_corpus(work / "docs", args.n, args.seed)
+    files = write_corpus(work / "docs", n, seed)
     sources, _ = discover([str(work / "docs")])
     model = load_model(64, [p.read_text()[:200] for p in files[:64]])
     cache = work / "vectors.sqlite3"
     with timed() as warm:
         report = ingest(SqliteStore(work / "warm.sqlite3"), CachingEmbedder(model, cache), sources)
     assert report.ok
-    print(f"{args.n} documents; vector cache filled in {warm.seconds:.0f} s (not compared)")
+    print(f"{n} documents; vector cache filled in {warm.seconds:.0f} s (not compared)")
+    return sources, model, cache
+
+
+def run_import(args: argparse.Namespace) -> None:
+    sources, model, cache = corpus_with_vectors(args.n, args.seed)
+    work = cache.parent
 
     with neo4j_server() as (uri, user, password):
         # One import not counted: a server just started compiles its write paths (JIT) over
@@ -320,12 +328,7 @@ def logged_queries(profiled: bool) -> Iterator[QueryLog]:
 
 
 def run_profile(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="lessons-bench-stores-"))
-    files = write_corpus(work / "docs", args.n, args.seed)
-    sources, _ = discover([str(work / "docs")])
-    model = load_model(64, [p.read_text()[:200] for p in files[:64]])
-    cache = work / "vectors.sqlite3"
-    assert ingest(SqliteStore(work / "warm.sqlite3"), CachingEmbedder(model, cache), sources).ok
+    sources, model, cache = corpus_with_vectors(args.n, args.seed)
     with neo4j_server() as (uri, user, password):
         assert ingest(fresh_neo4j(uri, user, password), CachingEmbedder(model, cache), sources).ok
         for profiled in (False, True):

@@ -155,24 +155,29 @@ def checked_sqlite(path: Path) -> SqliteStore:
     return SqliteStore(path)
 
 
+def emptied(
+    target: Neo4jTarget,
+) -> Callable[[int], tuple[dict[str, str], Callable[[], GraphStore]]]:
+    """`fresh_store` for `crash_and_rerun` on Neo4j: the server wiped for each attempt."""
+    login = {
+        "LESSONS_STORE": target.uri,
+        "LESSONS_NEO4J_USER": target.user,
+        "LESSONS_NEO4J_PASSWORD": target.password or "",
+    }
+
+    def fresh_store(attempt: int) -> tuple[dict[str, str], Callable[[], GraphStore]]:
+        wipe_neo4j(target)
+        return login, lambda: Neo4jStore(target.uri, user=target.user, password=target.password)
+
+    return fresh_store
+
+
 def test_an_import_killed_at_any_commit_completes_on_the_next_run_neo4j(
     tmp_path: Path, crash_env: dict[str, str], neo4j_server: Neo4jTarget
 ) -> None:
     docs = tmp_path / "docs"
     write_documents(docs)
-    login = {
-        "LESSONS_STORE": neo4j_server.uri,
-        "LESSONS_NEO4J_USER": neo4j_server.user,
-        "LESSONS_NEO4J_PASSWORD": neo4j_server.password or "",
-    }
-
-    def fresh_store(attempt: int) -> tuple[dict[str, str], Callable[[], GraphStore]]:
-        wipe_neo4j(neo4j_server)
-        return login, lambda: Neo4jStore(
-            neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
-        )
-
-    crash_and_rerun(5, [str(IMPORT), str(docs)], crash_env, fresh_store)
+    crash_and_rerun(5, [str(IMPORT), str(docs)], crash_env, emptied(neo4j_server))
 
 
 def test_ctrl_c_stops_an_import_between_transactions_and_the_next_run_finishes(
@@ -246,16 +251,4 @@ def test_a_copy_killed_at_any_commit_completes_on_the_next_run_neo4j(
     tmp_path: Path, crash_env: dict[str, str], neo4j_server: Neo4jTarget
 ) -> None:
     source = source_store(tmp_path, crash_env)
-    login = {
-        "LESSONS_STORE": neo4j_server.uri,
-        "LESSONS_NEO4J_USER": neo4j_server.user,
-        "LESSONS_NEO4J_PASSWORD": neo4j_server.password or "",
-    }
-
-    def fresh_store(attempt: int) -> tuple[dict[str, str], Callable[[], GraphStore]]:
-        wipe_neo4j(neo4j_server)
-        return login, lambda: Neo4jStore(
-            neo4j_server.uri, user=neo4j_server.user, password=neo4j_server.password
-        )
-
-    crash_and_rerun(4, [str(COPY), source], crash_env, fresh_store)
+    crash_and_rerun(4, [str(COPY), source], crash_env, emptied(neo4j_server))
