@@ -77,13 +77,14 @@ def _same_document(held: object, document: Document) -> bool:
     return isinstance(held, Document) and held.sha256 == document.sha256
 
 
-def _own(graphs: list[DocumentGraph]) -> set[str]:
-    return {node.id for graph in graphs for node in [graph.document, *graph.nodes]}
+def _own(graph: DocumentGraph) -> set[str]:
+    """The ids of the document and of the nodes it says."""
+    return {graph.document.id, *(node.id for node in graph.nodes)}
 
 
 def _links_out(graph: DocumentGraph) -> list[Edge]:
     """The document's edges to nodes of other documents."""
-    own = _own([graph])
+    own = _own(graph)
     return [e for e in graph.edges if not {e.source, e.target} <= own]
 
 
@@ -97,7 +98,7 @@ def _hold_back_dangling_links(
     stored = target.get_many(far).keys()
     held_back = []
     for graph in batch:
-        present = _own([graph]) | stored
+        present = _own(graph) | stored
         if waiting := [e for e in graph.edges if not {e.source, e.target} <= present]:
             graph.edges = [e for e in graph.edges if {e.source, e.target} <= present]
             held_back.append((graph.document.id, waiting))
