@@ -6,7 +6,7 @@ uvicorn (`lessons serve`).
     app = create_app(ApiSettings.from_env())
 
 OpenAPI is served at /openapi.json and its docs at /docs, the web page at /
-(api/web/); /healthz says the process is alive,
+(api/web/), the MCP server at /mcp (api/mcp_server.py); /healthz says the process is alive,
 /readyz that the store answers and the model is loaded.
 """
 
@@ -23,7 +23,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from lessons.api import hooks
 from lessons.api.limits import BodySizeLimit
+from lessons.api.mcp_server import mount_http
 from lessons.api.problems import install_problem_handlers, problem_docs, problems_as_problem_json
 from lessons.api.routes import router
 from lessons.api.services import Services, StoreDep
@@ -71,7 +73,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(services.warm_up)
-        yield
+        async with serving_mcp(app):
+            yield
         services.close()
 
     app = FastAPI(
@@ -100,6 +103,8 @@ def create_app(
         return Readiness(model=model.model_name, dimension=model.dimension)
 
     app.include_router(router)
+    app.include_router(hooks.router)
+    serving_mcp = mount_http(app, services)
     install_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -49,6 +49,12 @@ def _scope_of(request: Request, presented: str | None) -> Scope:
     return scope
 
 
+def key_scope(request: Request) -> Scope:
+    """The scope of the key a request presents in its headers; `HTTPException` 401 or 403
+    if it may not be served (for routes that are not FastAPI's, like /mcp)."""
+    return _scope_of(request, _presented_key(request))
+
+
 def refused_without_keys(request: Request) -> str | None:
     """Why a server without keys refuses this caller (it serves loopback only), or None.
     The API and the web page both ask."""
@@ -86,7 +92,7 @@ class KeyCheckedRoute(APIRoute):
             return handler
 
         async def checked(request: Request) -> Response:
-            scope = _scope_of(request, _presented_key(request))
+            scope = key_scope(request)
             if require_write in needed:
                 require_write(scope)
             return await handler(request)

@@ -40,7 +40,7 @@ from lessons.cli.recognize import (
     recognize_command,
     unmerge_command,
 )
-from lessons.cli.serve import serve_command
+from lessons.cli.serve import mcp_command, serve_command
 from lessons.cli.session import Session, echo_json, open_session
 from lessons.graph.errors import LessonsError, StoreUnavailableError
 from lessons.graph.reads import FailureContext, Source, get_failure
@@ -728,5 +728,6 @@ for command in (
     insights_group,
     export_command,
     serve_command,
+    mcp_command,
 ):
     cli.add_command(command)

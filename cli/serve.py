@@ -1,4 +1,5 @@
-"""`lessons serve`: the HTTP API (lessons.api) under uvicorn."""
+"""`lessons serve`: the HTTP API (lessons.api) under uvicorn; `lessons mcp`: the MCP server
+over stdio, for an assistant on this machine."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def serve_command(session: Session, host: str, port: int, workers: int) -> None:
     os.environ["LESSONS_STORE"] = settings.lessons.store_url
     os.environ.setdefault("LESSONS_WEB_SECRET", secrets.token_hex(32))
     click.echo(
-        f"lessons on http://{host}:{port} (web page at /, API docs at /docs), "
+        f"lessons on http://{host}:{port} (web page at /, API docs at /docs, MCP at /mcp), "
         f"store {settings.lessons.store_url}, {len(settings.api_keys)} API key(s)",
         err=True,
     )
@@ -70,3 +71,30 @@ def serve_command(session: Session, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
     )
+
+
+@click.command("mcp")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Offer the reading tools only: recording tools answer that they may not write.",
+)
+@click.pass_obj
+def mcp_command(session: Session, read_only: bool) -> None:
+    """Serve the MCP server over stdio, for an assistant or IDE on this machine: it asks
+    "has this failed before?" (recognize, search, show_failure, explain_failure,
+    suggest_causes, insights) and records what the team finds (record_failure, add_cause...).
+
+    The assistant starts this command itself; configure it with the command line, e.g.
+    `{"command": "lessons", "args": ["--store", "/path/lessons.sqlite3", "mcp"]}`. Over HTTP
+    the same server is at /mcp of `lessons serve`, behind the API keys.
+    """
+    from lessons.api.mcp_server import build_server
+    from lessons.api.services import Services
+    from lessons.api.settings import Scope
+
+    services = Services(session.settings)
+    try:
+        build_server(services, scope=Scope.READ if read_only else Scope.WRITE).run("stdio")
+    finally:
+        services.close()
