@@ -36,11 +36,12 @@ from urllib.parse import unquote
 
 import pydantic
 from fastapi import FastAPI, HTTPException
+from mcp.server.context import CallNext, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import ToolAnnotations
+from mcp_types import ListToolsResult, ToolAnnotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.routing import Route
@@ -50,6 +51,7 @@ from lessons.api import paging
 from lessons.api.problems import problem_response
 from lessons.api.security import key_scope
 from lessons.api.services import Services
+from lessons.api.settings import ApiSettings
 from lessons.api.settings import Scope as KeyScope
 from lessons.graph import facts, insights, reads, sensemaking
 from lessons.graph import recognize as recognition
@@ -152,12 +154,17 @@ def _readable(error: pydantic.ValidationError) -> str:
     return "invalid arguments: " + "; ".join(problems)
 
 
-def _may_write(ctx: Context, without_request: KeyScope) -> None:
-    """Refuse a write tool to a caller whose key may only read; a call that came without an
-    HTTP request (stdio) may do `without_request`."""
-    request = ctx.request_context.request
+def _caller_scope(request: object, without_request: KeyScope) -> KeyScope:
+    """What the caller of one MCP message may do: its key's scope, which `KeyCheckedMcp` left
+    in the HTTP request; a message that came without one (stdio) may do `without_request`."""
     state = getattr(request, "scope", {}).get("state", {}) if request is not None else {}
-    if state.get(SCOPE_STATE, without_request) is not KeyScope.WRITE:
+    scope: KeyScope = state.get(SCOPE_STATE, without_request)
+    return scope
+
+
+def _may_write(ctx: Context, without_request: KeyScope) -> None:
+    """Refuse a write tool to a caller whose key may only read."""
+    if _caller_scope(ctx.request_context.request, without_request) is not KeyScope.WRITE:
         raise ToolError(
             "this key may only read; recording needs an API key with `write` scope "
             "(or `lessons mcp` without --read-only)"
@@ -176,6 +183,17 @@ def build_server(services: Services, *, scope: KeyScope = KeyScope.WRITE) -> MCP
     _insight_tools(server, services)
     _writing_tools(server, services, scope)
     _resources_and_prompts(server, services)
+
+    async def hide_writing_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        """A caller who may only read is not offered the tools it may not call."""
+        result = await call_next(ctx)
+        if ctx.method != "tools/list" or _caller_scope(ctx.request, scope) is KeyScope.WRITE:
+            return result
+        listed = ListToolsResult.model_validate(result)  # the SDK hands on a dict
+        reading = [t for t in listed.tools if t.annotations and t.annotations.read_only_hint]
+        return listed.model_copy(update={"tools": reading})
+
+    server.middleware.append(hide_writing_tools)
     return server
 
 
@@ -400,39 +418,37 @@ def _resources_and_prompts(server: MCPServer, services: Services) -> None:
 def mount_http(app: FastAPI, services: Services) -> Callable[[FastAPI], Any]:
     """Serve the MCP server at `/mcp` (streamable HTTP, stateless, so any worker answers)
     behind the API keys; returns the lifespan the app must enter for it."""
-    server = build_server(services, scope=KeyScope.READ)
-    keys = app.state.settings.api_keys
-    # Without keys only loopback is served; a browser page must not reach it by DNS rebinding.
-    security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=not keys,
-        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
-    )
-    server.streamable_http_app(
-        streamable_http_path="/mcp",
-        stateless_http=True,
-        json_response=True,
-        transport_security=security,
-    )
-    manager = server.session_manager
-    app.router.routes.append(
-        Route("/mcp", endpoint=KeyCheckedMcp(manager), methods=["GET", "POST", "DELETE"])
-    )
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with manager.run():
-            yield
-
-    return lifespan
+    endpoint = KeyCheckedMcp(build_server(services, scope=KeyScope.READ), app.state.settings)
+    app.router.routes.append(Route("/mcp", endpoint=endpoint, methods=["GET", "POST", "DELETE"]))
+    return endpoint.lifespan
 
 
 class KeyCheckedMcp:
     """The ASGI app at /mcp: checks the caller's API key as the REST API does (401 or 403
     as problem+json), and leaves its scope where the write tools find it."""
 
-    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
-        self._manager = manager
+    def __init__(self, server: MCPServer, settings: ApiSettings) -> None:
+        self._server = server
+        # Without keys only loopback is served: a web page must not reach it by DNS rebinding.
+        self._security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=not settings.api_keys,
+            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        )
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        """Run a session manager while the app runs (one per run: the SDK's run only once)."""
+        self._server.streamable_http_app(
+            streamable_http_path="/mcp",
+            stateless_http=True,
+            json_response=True,
+            transport_security=self._security,
+        )
+        self._manager = self._server.session_manager
+        async with self._manager.run():
+            yield
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -442,5 +458,6 @@ class KeyCheckedMcp:
             refused = problem_response(request, e.status_code, e.detail, headers=e.headers)
             await refused(scope, receive, send)
             return
+        assert self._manager is not None, "the app's lifespan starts the MCP session manager"
         scope.setdefault("state", {})[SCOPE_STATE] = caller
         await self._manager.handle_request(scope, receive, send)

@@ -159,6 +159,9 @@ def test_a_read_key_may_recognise_but_not_record(mcp_url: str, filled: GraphStor
 
     async def talk() -> None:
         async with over_http(mcp_url, READ_KEY) as client:
+            offered = {tool.name for tool in (await client.list_tools()).tools}
+            assert "recognize" in offered and "timing" in offered
+            assert not offered & {"record_failure", "add_cause", "add_lesson", "add_action"}
             answer(await client.call_tool("recognize", {"title": "certificate expired"}))
             refused = error(await client.call_tool("record_failure", {"title": "TLS again"}))
             assert "may only read" in refused and "write" in refused
