@@ -8,10 +8,16 @@ the secret:
     LESSONS_API_KEYS="write:3f9c1e0b7a5d4c2e9f8a,read:sha256:9b74c9897bac770ffc029102a200c5de..."
 
 Keys are kept only as SHA-256 digests and compared in constant time; they are never logged.
+
+Incident tools that post webhooks (api/hooks.py) sign them with a secret of their own, one
+per tool: `LESSONS_HOOK_SECRET_PAGERDUTY` (the V3 webhook subscription's secret) and
+`LESSONS_HOOK_SECRET_INCIDENT_IO` (the endpoint's signing secret, `whsec_<base64>`). A tool
+with no secret configured has every delivery refused.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -27,6 +33,8 @@ from lessons.graph.settings import Settings
 DEFAULT_MAX_BODY_BYTES = 10 * 2**20
 MIN_KEY_LENGTH = 16
 _SHA256 = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
+PAGERDUTY_SECRET_VAR = "LESSONS_HOOK_SECRET_PAGERDUTY"
+INCIDENT_IO_SECRET_VAR = "LESSONS_HOOK_SECRET_INCIDENT_IO"
 
 
 class Scope(StrEnum):
@@ -53,12 +61,17 @@ class ApiSettings:
     - `max_body_bytes`: `LESSONS_API_MAX_BODY_BYTES`, largest request body (default 10 MiB).
     - `cors_origins`: `LESSONS_API_CORS_ORIGINS`, comma-separated origins allowed to call
       the API from a browser; CORS is off when empty (the default).
+    - `hook_secret_pagerduty`, `hook_secret_incident_io`: `LESSONS_HOOK_SECRET_PAGERDUTY` and
+      `LESSONS_HOOK_SECRET_INCIDENT_IO`, what each tool signs its webhooks with; None
+      refuses that tool's deliveries.
     """
 
     lessons: Settings
     api_keys: tuple[ApiKey, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_origins: tuple[str, ...] = ()
+    hook_secret_pagerduty: str | None = field(default=None, repr=False)
+    hook_secret_incident_io: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(
@@ -77,6 +90,8 @@ class ApiSettings:
             api_keys=parse_api_keys(env.get("LESSONS_API_KEYS") or ""),
             max_body_bytes=int(raw_limit),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            hook_secret_pagerduty=_hook_secret(env, PAGERDUTY_SECRET_VAR),
+            hook_secret_incident_io=_svix_secret(env, INCIDENT_IO_SECRET_VAR),
         )
 
     def scope_of(self, presented: str) -> Scope | None:
@@ -93,6 +108,35 @@ class ApiSettings:
         if Scope.WRITE in scopes:
             return Scope.WRITE
         return Scope.READ if scopes else None
+
+
+def _hook_secret(env: Mapping[str, str], name: str) -> str | None:
+    """The webhook signing secret in `name`, or None when it is not set."""
+    return (env.get(name) or "").strip() or None
+
+
+def _svix_secret(env: Mapping[str, str], name: str) -> str | None:
+    """A Svix signing secret (`whsec_<base64>`) in `name`, or None; `ConfigError` if it is not
+    one."""
+    secret = _hook_secret(env, name)
+    if secret is not None:
+        try:
+            svix_key(secret)
+        except ValueError as e:
+            raise ConfigError(
+                f"{name} is not a signing secret: expected whsec_ followed by base64",
+                hint="Copy the Signing secret from the tool's webhook endpoint settings as it is.",
+            ) from e
+    return secret
+
+
+def svix_key(secret: str) -> bytes:
+    """The HMAC key of a Svix signing secret: the base64 after `whsec_` (the prefix may be left
+    out), decoded; `ValueError` if it is not base64 or empty."""
+    key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)  # binascii.Error
+    if not key:
+        raise ValueError("an empty key")
+    return key
 
 
 def key_digest(key: str) -> bytes:

@@ -26,7 +26,7 @@ def embedder(fast_embedder: CachingEmbedder) -> CachingEmbedder:
     return fast_embedder
 
 
-PUBLIC, READ, WRITE = "public", "read", "write"
+PUBLIC, READ, WRITE, SIGNED = "public", "read", "write", "signed"
 
 # Every route the app has, with the scope it needs. A new route must be added here.
 ROUTES = {
@@ -60,6 +60,7 @@ ROUTES = {
     ("GET", "/v1/insights/practices"): READ,
     ("GET", "/v1/insights/clusters"): READ,
     ("GET", "/v1/insights/timing"): READ,
+    ("POST", "/v1/hooks/{source}"): SIGNED,  # the tool's signature, not a key (test_hooks.py)
 }
 # The status class each caller gets: "ok" means the request got past authentication
 # (it may still be 404 or 422 for the made-up ids and empty bodies sent here).
@@ -67,6 +68,7 @@ EXPECTED = {
     PUBLIC: {"none": "ok", "read": "ok", "write": "ok"},
     READ: {"none": 401, "read": "ok", "write": "ok"},
     WRITE: {"none": 401, "read": 403, "write": "ok"},
+    SIGNED: {"none": 403, "read": 403, "write": 403},  # no hook secret is configured here
 }
 
 
@@ -93,7 +95,9 @@ def test_every_route_with_no_key_a_read_key_and_a_write_key(api: Api, tmp_path: 
     for (method, path), scope in ROUTES.items():
         if (method, path) not in routes:
             continue
-        url = path.format(failure_id="f", cause="c", practice="p", component="c")
+        url = path.format(
+            failure_id="f", cause="c", practice="p", component="c", source="pagerduty"
+        )
         for caller, client in callers.items():
             body = {"json": {}} if method in ("POST", "PATCH") else {}
             response = client.request(method, url, **body)  # type: ignore[arg-type]
