@@ -27,6 +27,7 @@ saying what to fix, never a crash.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -197,6 +198,12 @@ def build_server(services: Services, *, scope: KeyScope = KeyScope.WRITE) -> MCP
     return server
 
 
+def _add_tool(server: MCPServer, tool: Callable[..., Any], annotations: ToolAnnotations) -> None:
+    """Offer `tool` under its own name, described by its docstring (without its indent)."""
+    description = inspect.cleandoc(tool.__doc__ or "").replace("\n", " ")
+    server.add_tool(_answers(tool), description=description, annotations=annotations)
+
+
 def _reading_tools(server: MCPServer, services: Services) -> None:
     def recognize(
         title: Annotated[str | None, Field(max_length=500, description="one line: what broke")] = (
@@ -248,7 +255,7 @@ def _reading_tools(server: MCPServer, services: Services) -> None:
         )
 
     for tool in (recognize, search, show_failure, explain_failure, suggest_causes):
-        server.add_tool(_answers(tool), annotations=READING)
+        _add_tool(server, tool, READING)
 
 
 def _insight_tools(server: MCPServer, services: Services) -> None:
@@ -257,7 +264,8 @@ def _insight_tools(server: MCPServer, services: Services) -> None:
             return insights.first_items(compute(services.projection(), as_of=as_of), limit)
 
         tool.__name__ = tool.__qualname__ = name  # the SDK names the arguments' model after it
-        server.add_tool(_answers(tool), description=doc, annotations=READING)
+        tool.__doc__ = doc
+        _add_tool(server, tool, READING)
 
     insight(
         "recurring_causes",
@@ -292,7 +300,7 @@ def _insight_tools(server: MCPServer, services: Services) -> None:
 
 def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> None:
     def writes(tool: Callable[..., Any]) -> None:
-        server.add_tool(_answers(tool), annotations=WRITING)
+        _add_tool(server, tool, WRITING)
 
     def record_failure(
         ctx: Context,

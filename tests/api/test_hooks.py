@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +31,8 @@ from lessons.graph.store import GraphStore
 
 from .conftest import Api, api_settings, clients, serve
 
-HOOKS = Path(__file__).resolve().parent.parent / "data" / "hooks"
+REPO = Path(__file__).resolve().parents[2]
+HOOKS = REPO / "tests" / "data" / "hooks"
 PD_TRIGGERED = HOOKS / "pagerduty-incident-triggered.json"
 PD_RESOLVED = HOOKS / "pagerduty-incident-resolved.json"
 PD_ANNOTATED = HOOKS / "pagerduty-incident-annotated.json"
@@ -339,3 +342,28 @@ def test_secrets_are_read_from_the_environment_and_checked() -> None:
     assert ApiSettings.from_env({}).hook_secret_pagerduty is None
     with pytest.raises(ConfigError, match="LESSONS_HOOK_SECRET_INCIDENT_IO"):
         ApiSettings.from_env({"LESSONS_HOOK_SECRET_INCIDENT_IO": "whsec_not base64!"})
+
+
+@SQLITE_ONLY
+def test_the_readme_curl_lines_deliver_both_incidents(api: Api) -> None:
+    """The README's hand-signed deliveries, run by bash with curl and openssl as a person
+    would run them (against this test's server and secrets)."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Incidents pushed by your incident tool", 1)[1]
+    script = section.split("```sh", 1)[1].split("```", 1)[0]
+    env = {
+        **os.environ,
+        "LESSONS_HOOK_SECRET_PAGERDUTY": PD_SECRET,
+        "LESSONS_HOOK_SECRET_INCIDENT_IO": IIO_SECRET,
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", api.url)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [a.get("failure_ids") for a in answers] == [[PD_FAILURE], [IIO_FAILURE]], answers
