@@ -85,9 +85,14 @@ def mcp_command(session: Session, read_only: bool) -> None:
     "has this failed before?" (recognize, search, show_failure, explain_failure,
     suggest_causes, insights) and records what the team finds (record_failure, add_cause...).
 
-    The assistant starts this command itself; configure it with the command line, e.g.
-    `{"command": "lessons", "args": ["--store", "/path/lessons.sqlite3", "mcp"]}`. Over HTTP
-    the same server is at /mcp of `lessons serve`, behind the API keys.
+    The assistant starts this command itself: give it the command line in its MCP
+    configuration, `{"command": "lessons", "args": ["--store", "/path/lessons.sqlite3",
+    "mcp"]}`. Over HTTP the same server is at /mcp of `lessons serve`, behind the API keys.
+
+    \b
+    Examples:
+      lessons --store ~/lessons.sqlite3 mcp
+      lessons --store neo4j://graph.internal:7687 mcp --read-only
     """
     from lessons.api.mcp_server import build_server
     from lessons.api.services import Services
