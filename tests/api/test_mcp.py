@@ -106,6 +106,12 @@ async def on_call(client: Client, store: GraphStore) -> None:
     resource = await client.read_resource(f"lessons://failure/{new_id}")
     assert json.loads(resource.contents[0].text)["failure"]["id"] == new_id
 
+    prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+    assert prompts == {"recognise", "make_sense", "adapt"}
+    phase_two = await client.get_prompt("make_sense", {"failure_id": new_id})
+    text = phase_two.messages[0].content.text  # type: ignore[union-attr]
+    assert new_id in text and "explain_failure" in text and "add_experiment" in text
+
     # Mistakes are tool errors that say what to fix, and write nothing.
     assert "title or a description" in error(await client.call_tool("recognize", {}))
     assert "cause.role" in error(
