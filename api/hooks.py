@@ -10,7 +10,10 @@ A delivery about an incident imports the incident object as one JSON document th
 same pipeline and field maps as `POST /v1/ingest` (ingest/keymaps.py), named after the tool
 and its incident id (`pagerduty-Q1W2E3.json`). That name fixes the document and the failure
 id, so a delivery sent again changes nothing (`unchanged`) and a later event about the same
-incident (resolved after triggered, a renamed incident) replaces the same failure.
+incident (resolved after triggered, a renamed incident) replaces the same failure. The
+document keeps when the tool changed the incident (PagerDuty's `event.occurred_at`,
+incident.io's `updated_at`), and a delivery of an older state (a retry after a timeout, or
+deliveries out of order) is answered `older` and changes nothing.
 Deliveries about anything else (a ping, a service, a note, a private incident) are answered
 202 with why they were ignored, so the tool does not retry them.
 """
@@ -25,7 +28,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -43,11 +47,12 @@ from lessons.api.settings import (
 )
 from lessons.api.uploads import UploadSource, no_surrogates
 from lessons.graph.errors import ValidationError
-from lessons.graph.models import RelType
+from lessons.graph.models import Document, RelType
 from lessons.graph.store import GraphStore
 from lessons.ingest import keymaps
 from lessons.ingest.keymaps import KeyMap
 from lessons.ingest.pipeline import FileStatus, ingest
+from lessons.ingest.record import parse_datetime
 
 router = APIRouter(prefix="/v1/hooks", tags=["hooks"])
 
@@ -102,24 +107,27 @@ class Ignored(BaseModel):
 
 
 class HookImport(BaseModel):
-    """What a delivery about an incident did to its failure: `imported`, or `unchanged` when
-    the incident is as it was last imported."""
+    """What a delivery about an incident did to its failure: `imported`; `unchanged` when the
+    incident is as it was last imported; `older` when the delivery is of a state older than
+    the one imported (a retry, or deliveries out of order), which is kept."""
 
     source: str
     event_type: str
     incident_id: str
-    status: FileStatus
+    status: Literal["imported", "unchanged", "older"]
     failure_ids: list[str]
     warnings: list[str] = []
 
 
 @dataclass(frozen=True)
 class Incident:
-    """The incident a delivery is about: the tool's id for it and the object to import."""
+    """The incident a delivery is about: the tool's id for it, the object to import, and
+    when the tool changed it to this state (if the delivery says)."""
 
     event_type: str
     id: str
     record: dict[str, Any]
+    changed_at: datetime | None
 
 
 Verifier = Callable[[str, Mapping[str, str], bytes, float], None]
@@ -203,7 +211,8 @@ def pagerduty_incident(payload: dict[str, Any]) -> Incident | Ignored:
     if data.get("type") != "incident":
         kind = data.get("type")
         return Ignored(ignored=f"{event_type} carries {kind!r}, not the incident itself")
-    return Incident(event_type=event_type, id=incident_id(data), record=data)
+    changed_at = parse_datetime(event.get("occurred_at"))
+    return Incident(event_type, incident_id(data), data, changed_at)
 
 
 def incident_io_incident(payload: dict[str, Any]) -> Incident | Ignored:
@@ -223,7 +232,8 @@ def incident_io_incident(payload: dict[str, Any]) -> Incident | Ignored:
         raise ValidationError(f"{event_type} has no `{event_type}` incident object")
     if incident.get("visibility") == "private":
         return Ignored(ignored=f"{event_type}: a private incident is never imported")
-    return Incident(event_type=event_type, id=incident_id(incident), record=incident)
+    changed_at = parse_datetime(incident.get("updated_at"))
+    return Incident(event_type, incident_id(incident), incident, changed_at)
 
 
 def incident_id(incident: dict[str, Any]) -> str:
@@ -344,10 +354,19 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 def import_incident(found: Services, hook: HookSource, incident: Incident) -> HookImport:
-    """Import the incident as the document `<source>-<id>.json` (see the module docstring);
-    `ValidationError` (422) with the reason if the import refuses it."""
+    """Import the incident as the document `<source>-<id>.json` (see the module docstring),
+    unless the one imported is of a later state; `ValidationError` (422) with the reason if
+    the import refuses it."""
     document = incident_document(hook, incident)
     store = found.store
+    if _imported_later(store, document):
+        return HookImport(
+            source=hook.name,
+            event_type=incident.event_type,
+            incident_id=incident.id,
+            status="older",
+            failure_ids=documented_failures(store, document),
+        )
     report = ingest(
         store,
         found.embedder,
@@ -362,9 +381,22 @@ def import_incident(found: Services, hook: HookSource, incident: Incident) -> Ho
         source=hook.name,
         event_type=incident.event_type,
         incident_id=incident.id,
-        status=result.status,
+        status="imported" if result.status is FileStatus.IMPORTED else "unchanged",
         failure_ids=result.failure_ids or documented_failures(store, document),
         warnings=result.warnings,
+    )
+
+
+def _imported_later(store: GraphStore, document: UploadSource) -> bool:
+    """True when the stored version of `document` is of a later state than this one: tools
+    deliver at least once and not always in order, and an old state must not come back."""
+    document_id = document.document_id("")
+    stored = store.get_many([document_id]).get(document_id)
+    return (
+        isinstance(stored, Document)
+        and stored.changed_at is not None
+        and document.changed_at is not None
+        and document.changed_at < stored.changed_at
     )
 
 
@@ -378,4 +410,5 @@ def incident_document(hook: HookSource, incident: Incident) -> UploadSource:
     """The incident object as a JSON upload named after the tool and the incident's id, so
     every event about the incident is the same document (and the same failure id)."""
     data = json.dumps(incident.record, ensure_ascii=False, sort_keys=True).encode()
-    return UploadSource(name=f"{hook.name}-{incident.id}.json", suffix=".json", data=data)
+    name = f"{hook.name}-{incident.id}.json"
+    return UploadSource(name=name, suffix=".json", data=data, changed_at=incident.changed_at)

@@ -338,6 +338,9 @@ class Document(NodeBase):
     sha256: str
     format: str
     ingested_at: datetime
+    # When its source last changed it, for sources that say (a webhook's event time): a
+    # delivery of an older state must not replace a newer one.
+    changed_at: datetime | None = None
 
     def search_text(self) -> str:
         return ""

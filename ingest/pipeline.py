@@ -54,7 +54,8 @@ class Source:
 
     `name` is how errors refer to it (the path as the user can find it); `stored_name` is
     what the graph keeps and shows, never a server's absolute path: the path below the
-    directory that was imported, or the file's own name (default: `name`).
+    directory that was imported, or the file's own name (default: `name`). `changed_at` is
+    when its source last changed it, where the source says (a webhook's event).
     """
 
     name: str
@@ -62,6 +63,7 @@ class Source:
     path: Path | None = None
     data: bytes | None = None
     stored_name: str = ""
+    changed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.stored_name:
@@ -256,6 +258,7 @@ class _Importer:
             sha256=sha256,
             format=source.suffix.lstrip("."),
             ingested_at=datetime.now(UTC),
+            changed_at=source.changed_at,
         )
         return _Parsed(source=source, result=result, document=document)
 

@@ -164,6 +164,13 @@ def test_a_pagerduty_incident_is_one_failure_whatever_is_delivered_again(api: Ap
     assert failure(api, PD_FAILURE)["failure"]["status"] == "resolved"
     assert failure_count(api) == 1
 
+    # A retry of the first delivery (its answer timed out) arrives after the resolution.
+    late = send_pagerduty(api, PD_TRIGGERED.read_bytes())
+    assert late.status_code == 200, late.text
+    assert (late.json()["status"], late.json()["failure_ids"]) == ("older", [PD_FAILURE])
+    assert failure(api, PD_FAILURE)["failure"]["status"] == "resolved"
+    assert failure_count(api) == 1
+
 
 # -- SQLite only ------------------------------------------------------------------------------
 
@@ -190,6 +197,10 @@ def test_an_incident_io_incident_renamed_and_resolved_stays_one_failure(api: Api
     assert context["failure"]["status"] == "Resolved"
     assert "Rolled back at 14:49" in context["failure"]["summary"]
     assert failure_count(api) == 1
+
+    out_of_order = send_incident_io(api, IIO_CREATED.read_bytes())  # incident.io: may happen
+    assert out_of_order.json()["status"] == "older"
+    assert failure(api, IIO_FAILURE)["failure"]["status"] == "Resolved"
 
 
 @SQLITE_ONLY
