@@ -7,8 +7,8 @@ are thin calls of the same functions the API routes and the CLI call:
   tool per insight (`recurring_causes`, `learning_gaps`, `practice_effectiveness`,
   `failure_clusters`, `timing`);
 - writing (a `write` key, or `lessons mcp` without `--read-only`): `record_failure`,
-  `confirm_recurrence`, `add_cause`, `add_experiment`, `add_lesson`, `adopt_practice`,
-  `add_action`.
+  `update_failure`, `confirm_recurrence`, `add_cause`, `add_experiment`, `add_lesson`,
+  `adopt_practice`, `add_action`.
 
 A failure is also the resource `lessons://failure/{id}`, and three prompts walk a model
 through the phases of learning from failure: `recognise`, `make_sense` and `adapt`.
@@ -31,7 +31,7 @@ import inspect
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, ParamSpec
 from urllib.parse import unquote
 
@@ -61,10 +61,13 @@ from lessons.graph.inputs import (
     ActionDraft,
     CauseLink,
     ExperimentDraft,
+    FailureChanges,
+    FailureDraft,
     LessonDraft,
     PracticeLink,
     RecurrenceLink,
 )
+from lessons.graph.models import CauseRole, CauseStatus
 from lessons.graph.models import failure_id as as_failure_id
 from lessons.graph.recognize import RecognizeQuery
 
@@ -95,8 +98,16 @@ WRITING = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_wor
 FailureId = Annotated[
     str, Field(min_length=1, max_length=300, description="a failure's id, as answers give it")
 ]
-AsOf = Annotated[date | None, Field(description="judge as of this day, YYYY-MM-DD (default today)")]
-Limit = Annotated[int, Field(ge=1, le=50, description="at most this many items in each list")]
+AsOf = Annotated[
+    date | None,
+    Field(
+        description="judge as of this day, YYYY-MM-DD (default today): later failures are left out"
+    ),
+]
+Limit = Annotated[
+    int,
+    Field(ge=1, le=50, description="at most this many items in each list, most important first"),
+]
 
 P = ParamSpec("P")
 
@@ -304,24 +315,35 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
 
     def record_failure(
         ctx: Context,
-        title: Annotated[str, Field(min_length=1, max_length=500, description="what broke")],
-        description: Annotated[str, Field(max_length=20_000)] = "",
-        components: Annotated[list[str], Field(max_length=50)] = [],  # noqa: B006
-        causes: Annotated[list[str], Field(max_length=50, description="suspected causes")] = [],  # noqa: B006
+        failure: FailureDraft,
+        causes: Annotated[
+            list[str], Field(max_length=50, description="suspected causes, recorded as proposed")
+        ] = [],  # noqa: B006
         recurrence_of: Annotated[
             str | None, Field(description="id of the past failure this one repeats")
         ] = None,
     ) -> Any:
-        """Record a new failure (with its components and suspected causes), and, when the
-        team confirms `recognize`'s match, as a recurrence of that past failure. Answers the
-        stored failure with its new id."""
+        """Record a new failure: its title and summary, and what is known (id, when it started
+        (default now), severity, status, impact, components, owning team). Without an id, one
+        is made from the title; the answer gives it. Suspected causes are recorded as
+        proposed. With `recurrence_of` (when the team confirms `recognize`'s match) it is
+        linked as a recurrence of that past failure."""
         _may_write(ctx, scope)
-        query = RecognizeQuery(
-            title=title, description=description, components=components, causes=causes
+        if failure.occurred_at is None:
+            failure = failure.model_copy(update={"occurred_at": datetime.now(UTC)})
+        links = [
+            CauseLink(name=c, role=CauseRole.ROOT, status=CauseStatus.PROPOSED) for c in causes
+        ]
+        return facts.create_failure(
+            services.store, services.embedder, failure, causes=links, recurrence_of=recurrence_of
         )
-        return recognition.record(
-            services.store, services.embedder, query, recurrence_of=recurrence_of
-        )
+
+    def update_failure(ctx: Context, failure_id: FailureId, changes: FailureChanges) -> Any:
+        """Change a failure's own properties (title, summary, when it started, severity,
+        status, impact, detection, resolution, tags): fields left out stay as they are, null
+        clears an optional one."""
+        _may_write(ctx, scope)
+        return facts.update_failure(services.store, services.embedder, failure_id, changes)
 
     def confirm_recurrence(
         ctx: Context,
@@ -333,14 +355,15 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
         return facts.add_recurrence(services.store, failure_id, RecurrenceLink(of=of))
 
     def add_cause(ctx: Context, failure_id: FailureId, cause: CauseLink) -> Any:
-        """Link a cause to a failure: its role (root, trigger, contributing), its status
-        (suspected, accepted, rejected) and the evidence. An existing cause is found by name
-        or id; linking it again updates role, status and evidence."""
+        """Link a cause to a failure, or judge one already linked: its role (root, trigger,
+        contributing), its status (accepted by default; proposed for a hypothesis still being
+        tested; rejected once ruled out) and the evidence. An existing cause is found by name
+        or id; linking it again sets role, status and evidence anew."""
         _may_write(ctx, scope)
         return facts.add_cause(services.store, services.embedder, failure_id, cause)
 
     def add_experiment(ctx: Context, failure_id: FailureId, experiment: ExperimentDraft) -> Any:
-        """Record what was tried: the hypothesis, how it was tested, the outcome (supported,
+        """Record what was tried: the hypothesis, how it was tested, the outcome (confirmed,
         refuted, inconclusive), what was found, and the causes it tested."""
         _may_write(ctx, scope)
         return facts.add_experiment(services.store, services.embedder, failure_id, experiment)
@@ -358,12 +381,13 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
 
     def add_action(ctx: Context, failure_id: FailureId, action: ActionDraft) -> Any:
         """Record a follow-up action (owner, status, due day), optionally implementing a
-        practice."""
+        practice. An action cannot be changed here once recorded."""
         _may_write(ctx, scope)
         return facts.add_action(services.store, services.embedder, failure_id, action)
 
     for tool in (
         record_failure,
+        update_failure,
         confirm_recurrence,
         add_cause,
         add_experiment,

@@ -34,6 +34,8 @@ from lessons.graph.inputs import (
 from lessons.graph.models import (
     Action,
     Cause,
+    CauseRole,
+    CauseStatus,
     Edge,
     Experiment,
     Failure,
@@ -119,35 +121,44 @@ def delete_failure(store: GraphStore, failure_id: str) -> None:
 
 def add_cause(store: GraphStore, embedder: Embedder, failure_id: str, link: CauseLink) -> CauseView:
     """Link a cause (new, or existing by name or id) to a failure, or change the role, status
-    and evidence of one it has: competing hypotheses live side by side as `proposed`."""
+    and evidence of one it has (what `link` leaves out stays): competing hypotheses live side
+    by side as `proposed`."""
     the_failure(store, failure_id)
     writes = _Writes(store=store, embedder=embedder)
     edge = _caused_by(writes, failure_id, link)
     writes.edge(edge)
     writes.commit()
     node = store.get(edge.target)
-    assert isinstance(node, Cause)
+    assert isinstance(node, Cause) and edge.role is not None and edge.status is not None
     return CauseView(
         id=node.id,
         name=node.name,
-        role=link.role,
-        status=link.status,
-        evidence=link.evidence,
+        role=edge.role,
+        status=edge.status,
+        evidence=edge.evidence,
     )
 
 
 def _caused_by(writes: _Writes, failure_id: str, link: CauseLink) -> Edge:
-    """The CAUSED_BY edge of `link`, its cause found or added to `writes`."""
+    """The CAUSED_BY edge of `link`, its cause found or added to `writes`. What `link` leaves
+    out stays as the failure's link to that cause has it; a new link is root and accepted."""
     cause = writes.resolve(
         Label.CAUSE, link.name, category=link.category, description=link.description
     )
-    return Edge(
-        source=failure_id,
-        rel=RelType.CAUSED_BY,
-        target=cause,
-        role=link.role,
-        status=link.status,
-        evidence=link.evidence,
+    linked = next(
+        (
+            e
+            for e in writes.store.edges([failure_id], [RelType.CAUSED_BY])
+            if e.source == failure_id and e.target == cause
+        ),
+        Edge(source=failure_id, rel=RelType.CAUSED_BY, target=cause),
+    )
+    return linked.model_copy(
+        update={
+            "role": link.role or linked.role or CauseRole.ROOT,
+            "status": link.status or linked.status or CauseStatus.ACCEPTED,
+            "evidence": link.evidence if link.evidence is not None else linked.evidence,
+        }
     )
 
 

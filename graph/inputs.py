@@ -138,12 +138,21 @@ class CauseLink(_Input):
     """A cause of a failure: a new one by name, or an existing one by name or id."""
 
     name: Name = Field(description="the cause's name, or the id of an existing cause")
-    role: CauseRole = CauseRole.ROOT
-    status: CauseStatus = Field(
-        default=CauseStatus.ACCEPTED,
-        description="proposed: a hypothesis still being tested; rejected: ruled out",
+    role: CauseRole | None = Field(
+        default=None,
+        description="root: why it happened; trigger: what set it off; contributing: what made "
+        "it possible or worse (default: root for a new link, unchanged for a linked cause)",
     )
-    evidence: Text | None = Field(default=None, description="why it is accepted or rejected")
+    status: CauseStatus | None = Field(
+        default=None,
+        description="accepted: established; proposed: a hypothesis still being tested; "
+        "rejected: ruled out (default: accepted for a new link, unchanged for a linked cause)",
+    )
+    evidence: Text | None = Field(
+        default=None,
+        description="what supports or rules it out (an observation, a log, a test); "
+        "unchanged for a linked cause when left out",
+    )
     category: Short | None = None
     description: Text | None = None
 
@@ -152,9 +161,12 @@ class ExperimentDraft(_Input):
     """A hypothesis tested while making sense of a failure."""
 
     hypothesis: Text
-    method: Text | None = None
-    outcome: ExperimentOutcome = ExperimentOutcome.INCONCLUSIVE
-    finding: Text | None = None
+    method: Text | None = Field(None, description="how it was tested")
+    outcome: ExperimentOutcome = Field(
+        default=ExperimentOutcome.INCONCLUSIVE,
+        description="confirmed: the hypothesis held; refuted: ruled out; inconclusive (default)",
+    )
+    finding: Text | None = Field(None, description="what the test showed")
     tested_causes: list[Name] = Field(default=[], max_length=50, description="names or ids")
 
 
@@ -178,7 +190,9 @@ class PracticeLink(_Input):
         None, description="default: adopted for a new practice, unchanged for an existing one"
     )
     adopted_at: Day | None = None
-    lesson_id: Name | None = None
+    lesson_id: Name | None = Field(
+        None, description="id of the failure's lesson it puts in force (its lessons list them)"
+    )
     addresses: list[Name] = Field(default=[], max_length=50, description="cause names or ids")
 
 
@@ -187,7 +201,7 @@ class ActionDraft(_Input):
 
     text: Text
     owner: Short | None = None
-    status: Short = "open"
+    status: Short = Field("open", description="open (default), done, or your tracker's word")
     due: Day | None = None
     implements: Name | None = Field(None, description="practice name or id")
 

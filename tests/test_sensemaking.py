@@ -149,3 +149,19 @@ def test_competing_hypotheses_live_side_by_side_until_judged(
     assert (
         "  caused by (trigger) [rejected]: Traffic spike\n    evidence: same load last week" in text
     )
+
+
+def test_judging_a_linked_cause_keeps_what_the_judgement_leaves_out(
+    store: GraphStore, embedder: CachingEmbedder
+) -> None:
+    small_story(store)
+    first = CauseLink(name="cause:spike", role=CauseRole.TRIGGER, evidence="load doubled")
+    assert add_cause(store, embedder, "f2", first).status is CauseStatus.ACCEPTED  # new: accepted
+    rejected = add_cause(store, embedder, "f2", CauseLink(name="cause:spike", status="rejected"))
+    assert (rejected.role, rejected.status, rejected.evidence) == (
+        CauseRole.TRIGGER,
+        CauseStatus.REJECTED,
+        "load doubled",
+    )
+    causes = {c.id: (c.role, c.status, c.evidence) for c in explain(store, "f2").causes}
+    assert causes["cause:spike"] == ("trigger", "rejected", "load doubled")

@@ -36,6 +36,7 @@ from .conftest import READ_KEY, WRITE_KEY, api_settings, serve
 
 LESSONS = Path(sys.executable).parent / "lessons"
 TLS = "2022-07-19-api-tls-cert-expired"
+AGAIN = {"title": "TLS again", "summary": "the partner certificate expired again"}
 
 
 def answer(result: Any) -> Any:
@@ -81,27 +82,35 @@ async def on_call(client: Client, store: GraphStore) -> None:
     assert best["context"]["failure"]["id"] == TLS and best["why"]
 
     before = failure_count(store)
+    new_failure = {
+        "title": "Partner API certificate expired again",
+        "summary": "Partners fail the TLS handshake again",
+        "components": ["api-gateway"],
+        "severity": "SEV2",
+    }
+    renewal = "Certificate renewal left to a person"
     recorded = answer(
-        await client.call_tool(
-            "record_failure",
-            {"title": "Partner API certificate expired again", "components": ["api-gateway"]},
-        )
+        await client.call_tool("record_failure", {"failure": new_failure, "causes": [renewal]})
     )
     new_id = recorded["failure"]["id"]
     assert failure_count(store) == before + 1
+    assert [(c["name"], c["status"]) for c in recorded["causes"]] == [(renewal, "proposed")]
 
     confirmed = answer(
         await client.call_tool("confirm_recurrence", {"failure_id": new_id, "of": TLS})
     )
     assert confirmed["recurrence_of"] == [TLS]
-    cause = {"name": "Certificate renewal left to a person", "role": "root", "status": "proposed"}
+    cause = {"name": renewal, "role": "root", "status": "accepted"}
     cause["evidence"] = "the renewal ticket was closed without renewing"
     answer(await client.call_tool("add_cause", {"failure_id": new_id, "cause": cause}))
+    changes = {"severity": "SEV1", "impact": "every partner integration down for 40 minutes"}
+    answer(await client.call_tool("update_failure", {"failure_id": new_id, "changes": changes}))
 
     shown = answer(await client.call_tool("show_failure", {"failure_id": new_id}))
     assert shown["recurrence_of"] == [TLS]
+    assert shown["failure"]["severity"] == "SEV1" and shown["failure"]["impact"].startswith("every")
     assert [(c["name"], c["role"], c["status"]) for c in shown["causes"]] == [
-        ("Certificate renewal left to a person", "root", "proposed")
+        (renewal, "root", "accepted")
     ]
     resource = await client.read_resource(f"lessons://failure/{new_id}")
     assert json.loads(resource.contents[0].text)["failure"]["id"] == new_id
@@ -167,9 +176,9 @@ def test_a_read_key_may_recognise_but_not_record(mcp_url: str, filled: GraphStor
         async with over_http(mcp_url, READ_KEY) as client:
             offered = {tool.name for tool in (await client.list_tools()).tools}
             assert "recognize" in offered and "timing" in offered
-            assert not offered & {"record_failure", "add_cause", "add_lesson", "add_action"}
+            assert not offered & {"record_failure", "update_failure", "add_cause", "add_action"}
             answer(await client.call_tool("recognize", {"title": "certificate expired"}))
-            refused = error(await client.call_tool("record_failure", {"title": "TLS again"}))
+            refused = error(await client.call_tool("record_failure", {"failure": AGAIN}))
             assert "may only read" in refused and "write" in refused
             refused = error(
                 await client.call_tool("add_lesson", {"failure_id": TLS, "lesson": {"text": "x"}})
@@ -236,7 +245,7 @@ def test_read_only_stdio_refuses_to_record(stdio_env: dict[str, str], filled: Gr
 
     async def talk() -> None:
         async with over_stdio(stdio_env, "--read-only") as client:
-            refused = error(await client.call_tool("record_failure", {"title": "TLS again"}))
+            refused = error(await client.call_tool("record_failure", {"failure": AGAIN}))
             assert "--read-only" in refused
 
     anyio.run(talk)
