@@ -8,7 +8,7 @@ are thin calls of the same functions the API routes and the CLI call:
   `failure_clusters`, `timing`);
 - writing (a `write` key, or `lessons mcp` without `--read-only`): `record_failure`,
   `update_failure`, `confirm_recurrence`, `add_cause`, `add_experiment`, `add_lesson`,
-  `adopt_practice`, `add_action`.
+  `adopt_practice`, `add_action`, `update_action`.
 
 A failure is also the resource `lessons://failure/{id}`, and three prompts walk a model
 through the phases of learning from failure: `recognise`, `make_sense` and `adapt`.
@@ -58,6 +58,7 @@ from lessons.graph import facts, insights, reads, sensemaking
 from lessons.graph import recognize as recognition
 from lessons.graph.errors import LessonsError, NotFoundError
 from lessons.graph.inputs import (
+    ActionChanges,
     ActionDraft,
     CauseLink,
     ExperimentDraft,
@@ -87,8 +88,9 @@ before; its verdict is "likely recurrence", "related" or "new", with evidence pe
 Then `show_failure` / `explain_failure` for a past failure's causes, experiments, lessons
 and practices, and `suggest_causes` for causes seen in failures like it. To record what the
 team finds: `record_failure` (optionally as a recurrence), then `add_cause`,
-`add_experiment`, `add_lesson`, `adopt_practice`, `add_action`. The insights tools look
-across the whole graph (recurring causes, learning gaps, practices that did not hold).
+`add_experiment`, `add_lesson`, `adopt_practice`, `add_action`, and `update_action` to close
+one. The insights tools look across the whole graph (recurring causes, learning gaps,
+practices that did not hold).
 Failure ids look like `2022-07-19-api-tls-cert-expired`; quote them as the answers give them.
 """
 
@@ -381,9 +383,21 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
 
     def add_action(ctx: Context, failure_id: FailureId, action: ActionDraft) -> Any:
         """Record a follow-up action (owner, status, due day), optionally implementing a
-        practice. An action cannot be changed here once recorded."""
+        practice. The answer gives its id, for `update_action`."""
         _may_write(ctx, scope)
         return facts.add_action(services.store, services.embedder, failure_id, action)
+
+    def update_action(
+        ctx: Context,
+        action_id: Annotated[
+            str, Field(min_length=1, max_length=300, description="as a failure's actions give it")
+        ],
+        changes: ActionChanges,
+    ) -> Any:
+        """Change a follow-up action: close it (status done), reassign it, move its due day.
+        Fields left out stay as they are. `show_failure` lists a failure's actions with ids."""
+        _may_write(ctx, scope)
+        return facts.update_action(services.store, services.embedder, action_id, changes)
 
     for tool in (
         record_failure,
@@ -394,6 +408,7 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
         add_lesson,
         adopt_practice,
         add_action,
+        update_action,
     ):
         writes(tool)
 

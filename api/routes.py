@@ -42,6 +42,7 @@ from lessons.api.uploads import (
 )
 from lessons.graph import facts, insights, reads
 from lessons.graph.inputs import (
+    ActionChanges,
     ActionDraft,
     CauseLink,
     Day,
@@ -314,6 +315,22 @@ def add_action(
 ) -> Action:
     """Add a follow-up item, optionally implementing a practice."""
     return facts.add_action(store, embedder, failure_id, draft)
+
+
+@router.patch(
+    "/actions/{action_id:path}",
+    tags=["failures"],
+    dependencies=WRITE,
+    responses=problem_docs(404, 413),
+)
+def update_action(
+    store: StoreDep,
+    embedder: EmbedderDep,
+    action_id: Annotated[str, Path(description="action id, as a failure lists it", max_length=300)],
+    changes: ActionChanges,
+) -> Action:
+    """Change a follow-up item (close it with `{"status": "done"}`); fields left out stay."""
+    return facts.update_action(store, embedder, action_id, changes)
 
 
 @router.post("/failures/{failure_id}/recurrences", **SUB_RESOURCE)  # type: ignore[arg-type]

@@ -19,8 +19,10 @@ from lessons.graph.facts import (
     add_lesson,
     add_practice,
     add_recurrence,
+    update_action,
 )
 from lessons.graph.inputs import (
+    ActionChanges,
     ActionDraft,
     CauseLink,
     ExperimentDraft,
@@ -201,6 +203,22 @@ def action_command(
     """
     draft = ActionDraft(text=text, owner=owner, due=_day(due), status=status, implements=implements)
     action = add_action(session.store, session.embedder, failure_id, draft)
+    click.echo(f"{action.id}: {action.status}.")
+
+
+@click.command("close")
+@click.argument("action_id")
+@click.option("--status", default="done", show_default=True, help="What the action became.")
+@click.pass_obj
+def close_command(session: Session, action_id: str, status: str) -> None:
+    """Close a follow-up action (or set another status); `lessons show` lists action ids.
+
+    \b
+    Example:
+      lessons close inc-42/action-1
+      lessons close inc-42/action-2 --status "won't do"
+    """
+    action = update_action(session.store, session.embedder, action_id, ActionChanges(status=status))
     click.echo(f"{action.id}: {action.status}.")
 
 

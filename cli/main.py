@@ -29,6 +29,7 @@ from lessons.cli.insights import export_command, insights_group, print_store_ins
 from lessons.cli.learning import (
     action_command,
     cause_command,
+    close_command,
     experiment_command,
     lesson_command,
     practice_command,
@@ -723,6 +724,7 @@ for command in (
     lesson_command,
     practice_command,
     action_command,
+    close_command,
     recurrence_command,
     unmerge_command,
     insights_group,

@@ -19,8 +19,14 @@ from typing import Any, TypeVar
 
 from lessons.graph.building import GraphBuilder, failure_node
 from lessons.graph.embeddings import Embedder, node_vectors
-from lessons.graph.errors import AlreadyExistsError, UnknownReferenceError, ValidationError
+from lessons.graph.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    UnknownReferenceError,
+    ValidationError,
+)
 from lessons.graph.inputs import (
+    ActionChanges,
     ActionDraft,
     CauseLink,
     ExperimentDraft,
@@ -257,6 +263,21 @@ def add_action(
         ),
         [(RelType.IMPLEMENTS, Label.PRACTICE, name) for name in implements],
     )
+
+
+def update_action(
+    store: GraphStore, embedder: Embedder, action_id: str, changes: ActionChanges
+) -> Action:
+    """Change a follow-up action (close it: status done); `NotFoundError` if no action has
+    this id. Its text is re-embedded when it changes."""
+    current = store.get_many([action_id]).get(action_id)
+    if not isinstance(current, Action):
+        raise NotFoundError(action_id)
+    updated = Action.model_validate(
+        {**current.model_dump(), **changes.model_dump(exclude_unset=True)}
+    )
+    store.upsert_nodes([updated], node_vectors(embedder, [updated]))
+    return updated
 
 
 Part = TypeVar("Part", Experiment, Lesson, Action)

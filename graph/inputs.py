@@ -206,6 +206,25 @@ class ActionDraft(_Input):
     implements: Name | None = Field(None, description="practice name or id")
 
 
+class ActionChanges(_Input):
+    """An action's properties to change (close it with `status`: done): fields left out stay
+    as they are, `null` clears an optional one."""
+
+    text: Text | SkipJsonSchema[None] = None
+    owner: Short | None = None
+    status: Short | SkipJsonSchema[None] = Field(
+        None, description="open, done, or your tracker's word"
+    )
+    due: Day | None = None
+
+    @field_validator("text", "status")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null (leave the field out to keep it)")
+        return value
+
+
 class RecurrenceLink(_Input):
     """The failure is a recurrence of the failure `of`."""
 

@@ -82,3 +82,16 @@ def test_recording_on_an_unknown_failure_says_so(lessons) -> None:
     result = lessons("cause", "no-such-failure", "Anything")
     assert result.exit_code == 1 and "no-such-failure" in result.stderr
     assert lessons("experiment", "x", "h", "--outcome", "maybe").exit_code == 2
+
+
+def test_an_action_is_closed_from_the_cli(lessons) -> None:
+    assert lessons("ingest", str(ONE)).exit_code == 0
+    added = lessons("action", FAILURE, "Alert when disk is full in 7 days", "--owner", "ana")
+    action_id = added.stdout.split(":")[0]
+    assert added.stdout == f"{action_id}: open.\n"
+    assert lessons("close", action_id).stdout == f"{action_id}: done.\n"
+    shown = json.loads(lessons("show", "--json", FAILURE).stdout)
+    closed = [a for a in shown["actions"] if a["id"] == action_id]
+    assert [(a["status"], a["owner"]) for a in closed] == [("done", "ana")]
+    unknown = lessons("close", f"{FAILURE}/action-999")
+    assert unknown.exit_code == 1 and "no node with id" in unknown.output

@@ -48,6 +48,7 @@ ROUTES = {
     ("POST", "/v1/failures/{failure_id}/practices"): WRITE,
     ("POST", "/v1/failures/{failure_id}/actions"): WRITE,
     ("POST", "/v1/failures/{failure_id}/recurrences"): WRITE,
+    ("PATCH", "/v1/actions/{action_id}"): WRITE,
     ("GET", "/v1/causes"): READ,
     ("GET", "/v1/causes/{cause}"): READ,
     ("GET", "/v1/practices"): READ,
@@ -95,9 +96,8 @@ def test_every_route_with_no_key_a_read_key_and_a_write_key(api: Api, tmp_path: 
     for (method, path), scope in ROUTES.items():
         if (method, path) not in routes:
             continue
-        url = path.format(
-            failure_id="f", cause="c", practice="p", component="c", source="pagerduty"
-        )
+        ids = {"failure_id": "f", "cause": "c", "practice": "p", "component": "c", "action_id": "a"}
+        url = path.format(source="pagerduty", **ids)
         for caller, client in callers.items():
             body = {"json": {}} if method in ("POST", "PATCH") else {}
             response = client.request(method, url, **body)  # type: ignore[arg-type]

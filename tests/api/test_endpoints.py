@@ -170,6 +170,16 @@ def test_causes_experiments_lessons_practices_actions_and_recurrences(api: Api) 
     assert context["actions"][0]["owner"] == "sre"
     assert api.read.get(f"/v1/failures/{first}").json()["recurred_as"] == [again]
 
+    closed = api.write.patch(f"/v1/actions/{action['id']}", json={"status": "done"})
+    assert closed.status_code == 200, closed.text
+    assert (closed.json()["status"], closed.json()["owner"]) == ("done", "sre")  # owner stays
+    assert api.read.get(path).json()["actions"][0]["status"] == "done"
+    assert api.write.patch(f"/v1/actions/{action['id']}", json={"status": None}).status_code == 422
+    assert (
+        api.write.patch("/v1/actions/missing/action-9", json={"status": "done"}).status_code == 404
+    )
+    assert api.write.patch(f"/v1/actions/{first}", json={"status": "done"}).status_code == 404
+
     # Bad references are bad input; an unknown failure is not found.
     wrong_lesson = api.write.post(
         f"/v1/failures/{first}/practices", json={"name": "x", "lesson_id": lesson["id"]}

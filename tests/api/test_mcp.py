@@ -105,6 +105,12 @@ async def on_call(client: Client, store: GraphStore) -> None:
     answer(await client.call_tool("add_cause", {"failure_id": new_id, "cause": cause}))
     changes = {"severity": "SEV1", "impact": "every partner integration down for 40 minutes"}
     answer(await client.call_tool("update_failure", {"failure_id": new_id, "changes": changes}))
+    follow_up = {"text": "Move the partner hostname to ACME", "owner": "platform"}
+    added = answer(
+        await client.call_tool("add_action", {"failure_id": new_id, "action": follow_up})
+    )
+    done = {"action_id": added["id"], "changes": {"status": "done"}}
+    assert answer(await client.call_tool("update_action", done))["status"] == "done"
 
     shown = answer(await client.call_tool("show_failure", {"failure_id": new_id}))
     assert shown["recurrence_of"] == [TLS]
@@ -112,6 +118,7 @@ async def on_call(client: Client, store: GraphStore) -> None:
     assert [(c["name"], c["role"], c["status"]) for c in shown["causes"]] == [
         (renewal, "root", "accepted")
     ]
+    assert [(a["owner"], a["status"]) for a in shown["actions"]] == [("platform", "done")]
     resource = await client.read_resource(f"lessons://failure/{new_id}")
     assert json.loads(resource.contents[0].text)["failure"]["id"] == new_id
 
