@@ -38,18 +38,18 @@ from urllib.parse import unquote
 import pydantic
 from fastapi import FastAPI, HTTPException
 from mcp.server.context import CallNext, ServerRequestContext
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import ListToolsResult, ToolAnnotations
+from mcp_types import CallToolResult, ListToolsResult, TextContent, ToolAnnotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from lessons.api import paging
-from lessons.api.problems import problem_response
+from lessons.api.problems import field_errors, problem_response
 from lessons.api.security import key_scope
 from lessons.api.services import Services
 from lessons.api.settings import ApiSettings
@@ -160,11 +160,8 @@ def _answers(tool: Callable[P, Any]) -> Callable[P, str]:
 
 
 def _readable(error: pydantic.ValidationError) -> str:
-    """Each problem pydantic found, as `field: message`."""
-    problems = [
-        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].removeprefix('Value error, ')}"
-        for e in error.errors()
-    ]
+    """Each problem pydantic found, as `field: message` (as the API's problems list them)."""
+    problems = [f"{e.field}: {e.message}" for e in field_errors(error.errors())]
     return "invalid arguments: " + "; ".join(problems)
 
 
@@ -176,13 +173,10 @@ def _caller_scope(request: object, without_request: KeyScope) -> KeyScope:
     return scope
 
 
-def _may_write(ctx: Context, without_request: KeyScope) -> None:
-    """Refuse a write tool to a caller whose key may only read."""
-    if _caller_scope(ctx.request_context.request, without_request) is not KeyScope.WRITE:
-        raise ToolError(
-            "this key may only read; recording needs an API key with `write` scope "
-            "(or `lessons mcp` without --read-only)"
-        )
+READ_ONLY_REFUSAL = (
+    "this key may only read; recording needs an API key with `write` scope "
+    "(or `lessons mcp` without --read-only)"
+)
 
 
 # -- the server -----------------------------------------------------------------------------
@@ -195,19 +189,25 @@ def build_server(services: Services, *, scope: KeyScope = KeyScope.WRITE) -> MCP
     server: MCPServer = MCPServer("lessons", instructions=INSTRUCTIONS, log_level="WARNING")
     _reading_tools(server, services)
     _insight_tools(server, services)
-    _writing_tools(server, services, scope)
+    writing = _writing_tools(server, services)
     _resources_and_prompts(server, services)
 
-    async def hide_writing_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
-        """A caller who may only read is not offered the tools it may not call."""
+    async def reading_only(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Any:
+        """A caller who may only read is not offered the writing tools, and is refused them."""
+        if _caller_scope(ctx.request, scope) is KeyScope.WRITE:
+            return await call_next(ctx)
+        name = (ctx.params or {}).get("name")
+        if ctx.method == "tools/call" and name in writing:
+            refusal = f"Error executing tool {name}: {READ_ONLY_REFUSAL}"
+            return CallToolResult(content=[TextContent(type="text", text=refusal)], is_error=True)
         result = await call_next(ctx)
-        if ctx.method != "tools/list" or _caller_scope(ctx.request, scope) is KeyScope.WRITE:
+        if ctx.method != "tools/list":
             return result
         listed = ListToolsResult.model_validate(result)  # the SDK hands on a dict
-        reading = [t for t in listed.tools if t.annotations and t.annotations.read_only_hint]
-        return listed.model_copy(update={"tools": reading})
+        offered = [t for t in listed.tools if t.name not in writing]
+        return listed.model_copy(update={"tools": offered})
 
-    server.middleware.append(hide_writing_tools)
+    server.middleware.append(reading_only)
     return server
 
 
@@ -311,12 +311,10 @@ def _insight_tools(server: MCPServer, services: Services) -> None:
     )
 
 
-def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> None:
-    def writes(tool: Callable[..., Any]) -> None:
-        _add_tool(server, tool, WRITING)
+def _writing_tools(server: MCPServer, services: Services) -> frozenset[str]:
+    """Add the tools that write; their names."""
 
     def record_failure(
-        ctx: Context,
         failure: FailureDraft,
         causes: Annotated[
             list[str], Field(max_length=50, description="suspected causes, recorded as proposed")
@@ -330,7 +328,6 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
         is made from the title; the answer gives it. Suspected causes are recorded as
         proposed. With `recurrence_of` (when the team confirms `recognize`'s match) it is
         linked as a recurrence of that past failure."""
-        _may_write(ctx, scope)
         if failure.occurred_at is None:
             failure = failure.model_copy(update={"occurred_at": datetime.now(UTC)})
         links = [
@@ -340,55 +337,46 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
             services.store, services.embedder, failure, causes=links, recurrence_of=recurrence_of
         )
 
-    def update_failure(ctx: Context, failure_id: FailureId, changes: FailureChanges) -> Any:
+    def update_failure(failure_id: FailureId, changes: FailureChanges) -> Any:
         """Change a failure's own properties (title, summary, when it started, severity,
         status, impact, detection, resolution, tags): fields left out stay as they are, null
         clears an optional one."""
-        _may_write(ctx, scope)
         return facts.update_failure(services.store, services.embedder, failure_id, changes)
 
     def confirm_recurrence(
-        ctx: Context,
         failure_id: FailureId,
         of: Annotated[str, Field(min_length=1, description="id of the earlier failure")],
     ) -> Any:
         """Record that a failure already stored repeats an earlier one."""
-        _may_write(ctx, scope)
         return facts.add_recurrence(services.store, failure_id, RecurrenceLink(of=of))
 
-    def add_cause(ctx: Context, failure_id: FailureId, cause: CauseLink) -> Any:
+    def add_cause(failure_id: FailureId, cause: CauseLink) -> Any:
         """Link a cause to a failure, or judge one already linked: its role (root, trigger,
         contributing), its status (accepted by default; proposed for a hypothesis still being
         tested; rejected once ruled out) and the evidence. An existing cause is found by name
-        or id; linking it again sets role, status and evidence anew."""
-        _may_write(ctx, scope)
+        or id; linking it again changes what the new link gives, and the rest stays."""
         return facts.add_cause(services.store, services.embedder, failure_id, cause)
 
-    def add_experiment(ctx: Context, failure_id: FailureId, experiment: ExperimentDraft) -> Any:
+    def add_experiment(failure_id: FailureId, experiment: ExperimentDraft) -> Any:
         """Record what was tried: the hypothesis, how it was tested, the outcome (confirmed,
         refuted, inconclusive), what was found, and the causes it tested."""
-        _may_write(ctx, scope)
         return facts.add_experiment(services.store, services.embedder, failure_id, experiment)
 
-    def add_lesson(ctx: Context, failure_id: FailureId, lesson: LessonDraft) -> Any:
+    def add_lesson(failure_id: FailureId, lesson: LessonDraft) -> Any:
         """Record a lesson the failure taught, and the practices it was adopted as."""
-        _may_write(ctx, scope)
         return facts.add_lesson(services.store, services.embedder, failure_id, lesson)
 
-    def adopt_practice(ctx: Context, failure_id: FailureId, practice: PracticeLink) -> Any:
+    def adopt_practice(failure_id: FailureId, practice: PracticeLink) -> Any:
         """Record a practice adopted after the failure (a check, a runbook, a limit), the
         causes it addresses and the lesson it comes from."""
-        _may_write(ctx, scope)
         return facts.add_practice(services.store, services.embedder, failure_id, practice)
 
-    def add_action(ctx: Context, failure_id: FailureId, action: ActionDraft) -> Any:
+    def add_action(failure_id: FailureId, action: ActionDraft) -> Any:
         """Record a follow-up action (owner, status, due day), optionally implementing a
         practice. The answer gives its id, for `update_action`."""
-        _may_write(ctx, scope)
         return facts.add_action(services.store, services.embedder, failure_id, action)
 
     def update_action(
-        ctx: Context,
         action_id: Annotated[
             str, Field(min_length=1, max_length=300, description="as a failure's actions give it")
         ],
@@ -396,10 +384,9 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
     ) -> Any:
         """Change a follow-up action: close it (status done), reassign it, move its due day.
         Fields left out stay as they are. `show_failure` lists a failure's actions with ids."""
-        _may_write(ctx, scope)
         return facts.update_action(services.store, services.embedder, action_id, changes)
 
-    for tool in (
+    writing = (
         record_failure,
         update_failure,
         confirm_recurrence,
@@ -409,8 +396,10 @@ def _writing_tools(server: MCPServer, services: Services, scope: KeyScope) -> No
         adopt_practice,
         add_action,
         update_action,
-    ):
-        writes(tool)
+    )
+    for tool in writing:
+        _add_tool(server, tool, WRITING)
+    return frozenset(tool.__name__ for tool in writing)
 
 
 def _resources_and_prompts(server: MCPServer, services: Services) -> None:
@@ -472,7 +461,7 @@ def mount_http(app: FastAPI, services: Services) -> Callable[[FastAPI], Any]:
 
 class KeyCheckedMcp:
     """The ASGI app at /mcp: checks the caller's API key as the REST API does (401 or 403
-    as problem+json), and leaves its scope where the write tools find it."""
+    as problem+json), and leaves its scope where the `reading_only` middleware finds it."""
 
     def __init__(self, server: MCPServer, settings: ApiSettings) -> None:
         self._server = server

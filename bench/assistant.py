@@ -93,9 +93,6 @@ def measure(url: str, queries: list[Query], rounds: int, limit: int) -> dict[str
     )
     rounds_out: list[dict[str, Any]] = []
 
-    async def mcp_round(client: Client) -> list[tuple[float, int, list[str]]]:
-        return [await ask_mcp(client, text, limit) for text in texts]
-
     async def run() -> None:
         http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=120)
         async with Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client:
@@ -104,7 +101,7 @@ def measure(url: str, queries: list[Query], rounds: int, limit: int) -> dict[str
                 await ask_mcp(client, text, limit)
             for _ in range(rounds):
                 rest = [ask_rest(rest_client, text, limit) for text in texts]
-                mcp = await mcp_round(client)
+                mcp = [await ask_mcp(client, text, limit) for text in texts]
                 rounds_out.append({"rest": rest, "mcp": mcp})
 
     anyio.run(run)
