@@ -430,7 +430,7 @@ def main() -> None:
         ("  encode query (model alone, baseline)", parts["encode"]),
         ("  store part: vector+keyword+hydrate", parts["store"]),
         ("    vector_search (k=50)", parts["vector"]),
-        ("    keyword_search (FTS5, k=50)", parts["keyword"]),
+        ("    keyword_search (BM25, k=50)", parts["keyword"]),
         (f"    hydrate top {args.limit} (failure_context)", parts["hydrate"]),
         ("  numpy floor: matrix @ q + argpartition", parts["numpy"]),
         ("search() total, best of rounds per query", parts["best_total"]),

@@ -112,8 +112,8 @@ def test_both_stores_give_the_same_top_hits(
         on_neo4j = neo4j.vector_search([Label.FAILURE], vector, 5)
         assert [h.id for h in on_sqlite] == [h.id for h in on_neo4j], query
         assert np.allclose([h.score for h in on_sqlite], [h.score for h in on_neo4j], atol=1e-3)
-        # Keyword scores differ (FTS5 and Lucene weigh BM25 differently); the fused
-        # ranking must still agree on what comes first.
+        # Keyword scores differ (the embedded store scores BM25 as FTS5 did, Neo4j as Lucene
+        # does); the fused ranking must still agree on what comes first.
         first = search(sqlite, embedder, query, limit=3)
         second = search(neo4j, embedder, query, limit=3)
         assert first[0].context.failure.id == second[0].context.failure.id, query

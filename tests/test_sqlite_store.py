@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lessons.graph.models import Document, Failure, Label
 from lessons.graph.settings import Settings
@@ -17,6 +18,7 @@ from lessons.graph.store import DocumentGraph, SqliteStore, open_store
 WRITER = """
 import sys
 import numpy as np
+import pytest
 from lessons.graph.models import Failure
 from lessons.graph.store import SqliteStore
 
@@ -61,25 +63,36 @@ def test_a_reader_sees_what_another_process_writes(tmp_path: Path) -> None:
     reader.close()
 
 
-def test_a_schema_1_store_is_migrated_to_per_label_text_indexes(tmp_path: Path) -> None:
+def old_schema(path: Path, version: str) -> None:
+    """Make the store at `path` look like one written by `version`, which kept its words in
+    FTS5 (schema 1: one table for all labels, 2 and 3: one per label) instead of
+    `keyword_terms`."""
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM keyword_terms")
+        db.execute("DELETE FROM keyword_vocabulary")
+        if version == "1":
+            db.execute("CREATE VIRTUAL TABLE node_text USING fts5 (label UNINDEXED, text)")
+        else:
+            db.execute("CREATE VIRTUAL TABLE text_failure USING fts5 (text)")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+
+
+@pytest.mark.parametrize("version", ["1", "3"])
+def test_an_older_store_is_migrated_to_the_keyword_index(tmp_path: Path, version: str) -> None:
     path = tmp_path / "old.sqlite3"
     store = SqliteStore(path)
     store.upsert_nodes([Failure(id="f", title="DNS outage", summary="records deleted")])
     store.close()
-    with sqlite3.connect(path) as db:  # make it look like a store written by schema 1
-        db.execute("DELETE FROM text_failure")
-        db.execute("CREATE VIRTUAL TABLE node_text USING fts5 (label UNINDEXED, text)")
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    old_schema(path, version)
     migrated = SqliteStore(path)
     assert [h.id for h in migrated.keyword_search([Label.FAILURE], "dns", 5)] == ["f"]
     migrated.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "3",
+            "4",
         )
-        assert (
-            db.execute("SELECT name FROM sqlite_master WHERE name = 'node_text'").fetchone() is None
-        )
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert not {"node_text", "text_failure"} & tables
 
 
 def unit(*values: float) -> np.ndarray:

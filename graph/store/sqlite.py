@@ -7,15 +7,17 @@ the same file; `busy_timeout` makes a second writer wait instead of failing. Tab
   with foreign keys so an edge never outlives its ends;
 - `node_claims` / `edge_claims`: which documents said a node or edge exists;
 - `vectors`: one float32 embedding per node, with the generation that wrote it (`changed`);
-- `text_<label>`: one FTS5 index (Porter stemming) per label over each node's `search_text()`,
-  so a keyword search for failures scores failures only, not every lesson and action too;
+- `keyword_terms`: the words of each node's `search_text()` as term ids and counts, with the
+  generation that wrote them, and `keyword_vocabulary`, the term of each id
+  (graph/store/keywords.py);
 - `meta`: the write `generation`, bumped by every write transaction (the store's `revision`),
-  and `vector_deletions`, counted by a trigger.
+  and `vector_deletions` and `keyword_deletions`, counted by triggers.
 
-The vector matrix of a label is loaded from SQLite on first search. When the generation has
-moved on (a write by this or another process), only the vectors written since are read and
-applied, unless a vector was deleted since (then it is loaded whole). Reloading 10k failure
-vectors after every commit of a concurrent import held all readers for 50-130 ms each time.
+The vector matrix and the keyword index of a label are loaded from SQLite on first search.
+When the generation has moved on (a write by this or another process), only the rows written
+since are read and applied, unless a row was deleted since (then it is loaded whole).
+Reloading 10k failure vectors after every commit of a concurrent import held all readers for
+50-130 ms each time.
 
 This module is over 600 lines because it is one backend: the schema and its migrations, the
 protocol's methods and the SQL they run, which read best side by side.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -52,12 +55,13 @@ from lessons.graph.store.base import (
     the_document,
     the_node,
 )
-from lessons.graph.text import keyword_terms
+from lessons.graph.store.keywords import KeywordIndex, encode_terms, query_words, words
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value)
-    VALUES ('generation', '0'), ('schema_version', '3'), ('vector_deletions', '0');
+    VALUES ('generation', '0'), ('schema_version', '4'), ('vector_deletions', '0'),
+           ('keyword_deletions', '0');
 CREATE TABLE IF NOT EXISTS nodes (
     pk INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -94,15 +98,18 @@ CREATE TABLE IF NOT EXISTS vectors (
 CREATE TRIGGER IF NOT EXISTS vector_deleted AFTER DELETE ON vectors BEGIN
     UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vector_deletions';
 END;
+CREATE TABLE IF NOT EXISTS keyword_vocabulary (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS keyword_terms (
+    node_pk INTEGER PRIMARY KEY REFERENCES nodes (pk) ON DELETE CASCADE,
+    terms BLOB NOT NULL,
+    changed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keyword_terms_by_change ON keyword_terms (changed);
+CREATE TRIGGER IF NOT EXISTS keyword_terms_deleted AFTER DELETE ON keyword_terms BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'keyword_deletions';
+END;
 """
 VECTORS_BY_CHANGE = "CREATE INDEX IF NOT EXISTS vectors_by_change ON vectors (changed)"
-
-
-SCHEMA += "".join(
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS text_{label.value.lower()} USING fts5 "
-    "(text, tokenize = 'porter unicode61 remove_diacritics 2');\n"
-    for label in Label
-)
 SQL_CHUNK = 500
 
 
@@ -111,11 +118,6 @@ def _chunks(ids: Sequence[str]) -> Iterator[tuple[list[str], str]]:
     for start in range(0, len(ids), SQL_CHUNK):
         chunk = list(ids[start : start + SQL_CHUNK])
         yield chunk, ",".join("?" * len(chunk))
-
-
-def _text_table(label: str) -> str:
-    """The FTS5 table of a label (labels come from the closed set only)."""
-    return f"text_{Label(label).value.lower()}"
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,9 @@ class SqliteStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._matrices: dict[str, LabelVectors] = {}
+        self._keyword_indexes: dict[str, KeywordIndex] = {}
+        self._term_ids: dict[str, int] = {}  # a cache of keyword_vocabulary
+        self._new_term_ids: dict[str, int] = {}  # added by the write under way
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -189,32 +194,38 @@ class SqliteStore:
             raise StoreError(f"cannot create {self.path.parent}: {e}") from e
 
     def _migrate(self) -> None:
-        """Schema 1 kept one FTS table for all labels; schema 2 has one per label; schema 3
-        records which generation wrote each vector."""
+        """Schema 1 and 2 kept words in FTS5 tables (one for all labels, then one per label);
+        schema 3 records which generation wrote each vector; schema 4 keeps words in
+        `keyword_terms` for the store's own index, and no FTS5 table."""
         (version,) = self._db.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'"
         ).fetchone()
-        if version == "1":
-            self._migrate_text_tables()
-            version = "2"
-        if version == "2":
+        if version in ("1", "2"):
             with self._write() as cur:
                 columns = {row[1] for row in cur.execute("PRAGMA table_info(vectors)")}
                 if "changed" not in columns:
                     cur.execute("ALTER TABLE vectors ADD COLUMN changed INTEGER NOT NULL DEFAULT 0")
                 cur.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+            version = "3"
+        if version == "3":
+            self._migrate_to_keyword_terms()
 
-    def _migrate_text_tables(self) -> None:
+    def _migrate_to_keyword_terms(self) -> None:
         with self._write() as cur:
-            rows = cur.execute("SELECT pk, id, label, props FROM nodes").fetchall()
-            for pk, node_id, label, props in rows:
-                text = node_from_properties(label, node_id, json.loads(props)).search_text()
-                if text:
-                    cur.execute(
-                        f"INSERT INTO {_text_table(label)} (rowid, text) VALUES (?, ?)", (pk, text)
-                    )
-            cur.execute("DROP TABLE IF EXISTS node_text")
-            cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            cur.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('keyword_deletions', '0')")
+            generation = self._generation() + 1
+            for pk, node_id, label, props in cur.execute(
+                "SELECT pk, id, label, props FROM nodes"
+            ).fetchall():
+                node = node_from_properties(label, node_id, json.loads(props))
+                self._write_terms(cur, pk, node.search_text(), generation)
+            old = cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND (name = 'node_text' OR name GLOB 'text_*') AND sql LIKE '%fts5%'"
+            ).fetchall()
+            for (name,) in old:
+                cur.execute(f'DROP TABLE "{name}"')
+            cur.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
     # -- transactions -------------------------------------------------------------------
 
@@ -226,6 +237,7 @@ class SqliteStore:
             cur.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
             raise StoreUnavailableError(f"the SQLite store {self.path} is busy: {e}") from e
+        self._new_term_ids = {}  # remembered once committed: a rolled-back id is given again
         try:
             yield cur
             cur.execute(
@@ -236,7 +248,11 @@ class SqliteStore:
             # An interrupt (Ctrl-C) can arrive after COMMIT or before BEGIN took effect.
             if self._db.in_transaction:
                 cur.execute("ROLLBACK")
+                self._new_term_ids = {}
             raise
+        finally:
+            self._term_ids.update(self._new_term_ids)
+            self._new_term_ids = {}
         faults.committed()
 
     def _generation(self) -> int:
@@ -291,11 +307,7 @@ class SqliteStore:
                 "ON CONFLICT (id) DO UPDATE SET props = excluded.props RETURNING pk",
                 (node.id, node.label.value, json.dumps(node.properties())),
             ).fetchone()
-            table = _text_table(node.label)
-            cur.execute(f"DELETE FROM {table} WHERE rowid = ?", (pk,))
-            text = node.search_text()
-            if text:
-                cur.execute(f"INSERT INTO {table} (rowid, text) VALUES (?, ?)", (pk, text))
+            self._write_terms(cur, pk, node.search_text(), generation)
             vector = vectors.get(node.id)
             if vector is None:
                 cur.execute("DELETE FROM vectors WHERE node_pk = ?", (pk,))
@@ -310,6 +322,28 @@ class SqliteStore:
                     "INSERT OR IGNORE INTO node_claims (document_id, node_id) VALUES (?, ?)",
                     (document_id, node.id),
                 )
+
+    def _write_terms(self, cur: sqlite3.Cursor, pk: int, text: str, generation: int) -> None:
+        """Keep the words of a node's text, by term id, for the keyword index."""
+        found = words(text)
+        known = self._term_ids
+        unknown = sorted({w for w in found if w not in known and w not in self._new_term_ids})
+        for chunk, marks in _chunks(unknown):
+            self._new_term_ids.update(
+                cur.execute(
+                    f"SELECT term, id FROM keyword_vocabulary WHERE term IN ({marks})", chunk
+                )
+            )
+        for term in unknown:
+            if term not in self._new_term_ids:
+                (self._new_term_ids[term],) = cur.execute(
+                    "INSERT INTO keyword_vocabulary (term) VALUES (?) RETURNING id", (term,)
+                ).fetchone()
+        ids = Counter(known[w] if w in known else self._new_term_ids[w] for w in found)
+        cur.execute(
+            "INSERT OR REPLACE INTO keyword_terms (node_pk, terms, changed) VALUES (?, ?, ?)",
+            (pk, encode_terms(ids), generation),
+        )
 
     def _write_edges(
         self, cur: sqlite3.Cursor, edges: Sequence[Edge], document_id: str | None
@@ -357,24 +391,17 @@ class SqliteStore:
                 (pk, pk),
             )
         for node_id in node_ids:
-            row = cur.execute(
+            cur.execute(
                 "DELETE FROM nodes WHERE id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM node_claims WHERE node_id = ?) RETURNING pk, label",
+                "(SELECT 1 FROM node_claims WHERE node_id = ?)",
                 (node_id, node_id),
-            ).fetchone()
-            if row is not None:
-                cur.execute(f"DELETE FROM {_text_table(row[1])} WHERE rowid = ?", (row[0],))
+            )
 
     def delete_nodes(self, node_ids: Iterable[str]) -> None:
-        # Edges, claims and vectors go with their nodes (ON DELETE CASCADE); the text index
-        # is a virtual table, so its rows are deleted here.
+        # Edges, claims, vectors and words go with their nodes (ON DELETE CASCADE).
         with self._lock, self._write() as cur:
             for chunk, marks in _chunks(list(dict.fromkeys(node_ids))):
-                rows = cur.execute(
-                    f"DELETE FROM nodes WHERE id IN ({marks}) RETURNING pk, label", chunk
-                ).fetchall()
-                for pk, label in rows:
-                    cur.execute(f"DELETE FROM {_text_table(label)} WHERE rowid = ?", (pk,))
+                cur.execute(f"DELETE FROM nodes WHERE id IN ({marks})", chunk)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -464,28 +491,72 @@ class SqliteStore:
                 for src, rel, dst, props in rows:
                     yield Edge(source=src, rel=rel, target=dst, **json.loads(props))
 
+    @contextmanager
+    def _snapshot(self, deletions: str) -> Iterator[tuple[int, int]]:
+        """One read snapshot, in which the counters and the rows agree: the generation and
+        the count of `deletions` (a `meta` key)."""
+        snapshot = not self._db.in_transaction
+        if snapshot:
+            self._db.execute("BEGIN")
+        try:
+            yield self._db.execute(
+                "SELECT CAST(g.value AS INTEGER), CAST(d.value AS INTEGER) FROM meta g, meta d "
+                "WHERE g.key = 'generation' AND d.key = ?",
+                (deletions,),
+            ).fetchone()
+        finally:
+            if snapshot:
+                self._db.execute("COMMIT")
+
     def _matrix(self, label: Label) -> tuple[list[str], Matrix]:
         """Ids and vector matrix of one label, brought up to date with the store."""
         cached = self._matrices.get(label.value)
-        snapshot = not self._db.in_transaction
-        if snapshot:
-            self._db.execute("BEGIN")  # one snapshot: the counters and the rows agree
-        try:
-            generation, deletions = self._db.execute(
-                "SELECT CAST(g.value AS INTEGER), CAST(d.value AS INTEGER) FROM meta g, meta d "
-                "WHERE g.key = 'generation' AND d.key = 'vector_deletions'"
-            ).fetchone()
+        with self._snapshot("vector_deletions") as (generation, deletions):
             if cached is not None and cached.generation == generation:
                 return cached.ids, cached.matrix
             if cached is not None and cached.deletions == deletions:
                 fresh = self._changed_vectors(label, cached)
             else:
                 fresh = self._all_vectors(label)
-        finally:
-            if snapshot:
-                self._db.execute("COMMIT")
         self._matrices[label.value] = replace(fresh, generation=generation, deletions=deletions)
         return fresh.ids, fresh.matrix
+
+    def _keywords(self, label: Label) -> KeywordIndex:
+        """The keyword index of one label, brought up to date with the store."""
+        index = self._keyword_indexes.get(label.value)
+        with self._snapshot("keyword_deletions") as (generation, deletions):
+            if index is not None and index.generation == generation:
+                return index
+            if index is not None and index.deletions == deletions:
+                index.update(
+                    self._db.execute(
+                        "SELECT n.id, k.terms FROM keyword_terms k CROSS JOIN nodes n "
+                        "ON n.pk = k.node_pk WHERE k.changed > ? AND n.label = ? ORDER BY n.pk",
+                        (index.generation, label.value),
+                    )
+                )
+            else:
+                index = KeywordIndex.of(
+                    self._db.execute(
+                        "SELECT n.id, k.terms FROM nodes n JOIN keyword_terms k "
+                        "ON k.node_pk = n.pk WHERE n.label = ? ORDER BY n.pk",
+                        (label.value,),
+                    )
+                )
+        index.generation, index.deletions = generation, deletions
+        self._keyword_indexes[label.value] = index
+        return index
+
+    def _known_term_ids(self, terms: list[str]) -> list[int]:
+        """The ids of those `terms` some node has (looked up, then remembered)."""
+        unknown = [t for t in terms if t not in self._term_ids]
+        for chunk, marks in _chunks(unknown):
+            self._term_ids.update(
+                self._db.execute(
+                    f"SELECT term, id FROM keyword_vocabulary WHERE term IN ({marks})", chunk
+                )
+            )
+        return [self._term_ids[t] for t in terms if t in self._term_ids]
 
     def _all_vectors(self, label: Label) -> LabelVectors:
         rows = self._db.execute(
@@ -543,22 +614,16 @@ class SqliteStore:
         return found
 
     def keyword_search(self, labels: Sequence[Label], text: str, k: int) -> list[ScoredId]:
-        terms = keyword_terms(text)
+        terms = query_words(text)
         if not terms or not labels:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows: list[tuple[str, float]] = []
+        hits: list[ScoredId] = []
         with self._lock:
+            term_ids = self._known_term_ids(terms)
             for label in labels:
-                table = _text_table(label)
-                rows += self._db.execute(
-                    f"SELECT n.id, t.rank FROM {table} t JOIN nodes n ON n.pk = t.rowid "
-                    f"WHERE {table} MATCH ? ORDER BY t.rank LIMIT ?",
-                    (match, k),
-                ).fetchall()
-        rows.sort(key=lambda row: (row[1], row[0]))
-        rows = rows[:k]
-        return [ScoredId(node_id, -float(rank)) for node_id, rank in rows]
+                found = self._keywords(label).search(term_ids, k)
+                hits.extend(ScoredId(node_id, score) for node_id, score in found)
+        return best_first(hits, k)
 
     def document_graph(self, document_id: str) -> DocumentGraph:
         with self._lock:
