@@ -7,10 +7,11 @@ The 190 incident summaries of ../shared/corpus/public-postmortems/danluu-post-mo
 pipeline (`ingest`, real model) into a fresh store: title = the summary's first sentence,
 summary = the whole summary, tags = its category. Then every query of
 bench/data/recognize-queries.jsonl (written by us: positives with the ids they should find,
-negatives whose pattern is not in the corpus) goes through `gather_signals` once, and
+negatives whose pattern is not in the corpus) goes through `gather_signals` once (with every
+candidate's best sentence, `add_passages`), and
 each method ranks from those same signals:
 
-- keyword only: the store's full-text ranking (FTS5 / Neo4j full-text);
+- keyword only: the store's full-text ranking (its BM25 index / Neo4j full-text);
 - vector only: cosine of the query to the failures' title + summary vectors;
 - hybrid: `recognize.fuse` with `recognize.WEIGHTS` over every signal.
 
@@ -57,7 +58,9 @@ import numpy as np
 from common import load_model, machine_info, ms_summary, timed
 
 from lessons.graph.embeddings import CachingEmbedder, Embedder
+from lessons.graph.models import Failure
 from lessons.graph.recognize import (
+    CANDIDATES,
     CONFIDENCE_WEIGHTS,
     LIKELY_THRESHOLD,
     RELATED_THRESHOLD,
@@ -65,6 +68,7 @@ from lessons.graph.recognize import (
     RecognizeQuery,
     Signals,
     Verdict,
+    add_passages,
     confidence,
     features,
     fuse,
@@ -150,6 +154,18 @@ def hadoop_issues() -> tuple[list[dict[str, object]], list[Query]]:
                     Query(f"hadoop-{duplicate}", re.sub(r"\s+", " ", text), (f"hadoop-{original}",))
                 )
     return records, queries
+
+
+def all_signals_of(store: GraphStore, embedder: Embedder, request: RecognizeQuery) -> Signals:
+    """`gather_signals`, and the best sentence of every candidate (not only of the matches, as
+    `recognize` finds them), ranked: the `passage only` method and the calibration use it."""
+    signals = gather_signals(store, embedder, request)
+    pool = dict.fromkeys(i for ranking in signals.rankings.values() for i in ranking)
+    failures = [n for n in store.get_many(pool).values() if isinstance(n, Failure)]
+    add_passages(embedder, signals, failures)
+    ranked = sorted(signals.passages, key=lambda i: (-signals.passages[i][0], i))
+    signals.rankings["passage"] = ranked[:CANDIDATES]
+    return signals
 
 
 def leave_out(signals: Signals, failure_id: str) -> Signals:
@@ -299,13 +315,16 @@ def main() -> None:
         for query in queries:
             request = RecognizeQuery(description=query.text)
             with timed() as clock:
-                signals = gather_signals(store, embedder, request)
+                signals = all_signals_of(store, embedder, request)
             all_signals.append(leave_out(signals, query.id) if args.set == "hadoop" else signals)
             first.append(clock.seconds)
             with timed() as clock:
-                gather_signals(store, embedder, request)
+                all_signals_of(store, embedder, request)
             again.append(clock.seconds)
-        print(f"gather_signals: first call {ms_summary(first)}; repeated {ms_summary(again)}")
+        print(
+            f"signals, every candidate's sentences included: first call {ms_summary(first)}; "
+            f"repeated {ms_summary(again)}"
+        )
         embedder.close()
     if args.save:
         args.save.write_bytes(pickle.dumps((all_signals, queries)))

@@ -6,14 +6,16 @@ over ids and scores (unit-tested in tests/unit/test_recognize.py):
 1. `gather_signals`: candidate rankings of past failures, each from one kind of evidence:
    - `vector`: cosine of the query to each failure's title and summary;
    - `keyword`: full-text (BM25-style) match of the query's words;
-   - `passage`: the best cosine of the query to one sentence of a candidate (a long summary
-     that mentions the pattern in one sentence still matches); weighed by the confidence,
-     not by the ranking (see WEIGHTS);
    - `graph`: failures that share a cause or component the user named (resolved to stored
      entities as the import resolves names).
 2. `fuse`: weighted reciprocal rank fusion of those rankings.
-3. `confidence`: how sure we are that the best match is the same failure pattern, from the
-   agreement of the signals (no single cosine cut-off separates true from false matches).
+3. `confidence`: how sure we are that a match is the same failure pattern, from the
+   agreement of the evidence (no single cosine cut-off separates true from false matches),
+   one piece of which is `add_passages`: the best cosine of the query to one sentence of the
+   match (a long summary that mentions the pattern in one sentence still matches). It is
+   found for the matches only, read with their contexts: ranking candidates by it added
+   nothing (see WEIGHTS), and reading every candidate's text cost a round trip and most of
+   a recognition's time at 100k failures (docs/benchmarks.md).
 4. `verdict`: `likely recurrence`, `related` or `new`, by thresholds on the confidence.
 
 The weights and thresholds are calibrated by `bench/recognize.py` on labelled queries;
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from enum import StrEnum
 import pydantic
 from pydantic import BaseModel, Field, model_validator
 
-from lessons.graph.embeddings import Embedder
+from lessons.graph.embeddings import Embedder, Vector
 from lessons.graph.errors import ValidationError
 from lessons.graph.facts import create_failure
 from lessons.graph.inputs import CauseLink, FailureDraft
@@ -89,6 +91,7 @@ class Signals:
     """Everything the store and the model said about one query's candidates."""
 
     rankings: dict[str, list[str]] = field(default_factory=dict)
+    vector: Vector | None = None  # the query's
     similarity: dict[str, float] = field(default_factory=dict)
     passages: dict[str, tuple[float, str]] = field(default_factory=dict)
     shared_causes: dict[str, list[str]] = field(default_factory=dict)
@@ -103,13 +106,13 @@ class Signals:
 
 # Fusion weights per signal, chosen by `bench/recognize.py --set icco --calibrate` on blind
 # questions about 242 long write-ups and reported on the other sets (docs/benchmarks.md).
-# The best-sentence ranking added nothing there and goes to the confidence instead; a ranking
-# of failures whose causes or lessons are close to the query lowered every figure and was
-# removed. `graph` (names the user gives) has no labelled data yet.
+# A ranking by the best sentence (`passage`, which the benchmark still measures) added
+# nothing there and goes to the confidence instead; a ranking of failures whose causes or
+# lessons are close to the query lowered every figure and was removed. `graph` (names the
+# user gives) has no labelled data yet.
 WEIGHTS: Mapping[str, float] = {
     "vector": 0.5,
     "keyword": 2.0,
-    "passage": 0.0,
     "graph": 1.0,
 }
 
@@ -123,29 +126,31 @@ def gather_signals(
     signals = Signals()
     with ThreadPoolExecutor(max_workers=1) as thread:
         keyword = thread.submit(store.keyword_search, [Label.FAILURE], text, candidates)
-        vector = embedder.encode([text])[0]
-        vector_hits = store.vector_search([Label.FAILURE], vector, candidates)
+        signals.vector = embedder.encode([text])[0]
+        vector_hits = store.vector_search([Label.FAILURE], signals.vector, candidates)
         keyword_hits = keyword.result()
     signals.rankings["vector"] = [h.id for h in vector_hits]
     signals.rankings["keyword"] = [h.id for h in keyword_hits]
     signals.similarity = {h.id: h.score for h in vector_hits}
     _graph_signal(store, embedder, query, signals)
+    return signals
 
-    pool = list(dict.fromkeys(id_ for ranking in signals.rankings.values() for id_ in ranking))
-    failures = {i: n for i, n in store.get_many(pool).items() if isinstance(n, Failure)}
-    signals.texts = {i: f.search_text() for i, f in failures.items()}
-    passages = {i: f.passages() for i, f in failures.items()}
+
+def add_passages(embedder: Embedder, signals: Signals, failures: Iterable[Failure]) -> None:
+    """Each failure's sentence closest to the query, with its cosine, and its text (the
+    evidence `features` reads). The sentences' vectors come from the cache the import filled."""
+    assert signals.vector is not None, "gather_signals encodes the query first"
+    failures = list(failures)
+    passages = {f.id: f.passages() for f in failures}
+    signals.texts.update((f.id, f.search_text()) for f in failures)
     unique = list(dict.fromkeys(p for ps in passages.values() for p in ps))
-    if unique:
-        matrix = embedder.encode(unique)
-        cosine = dict(zip(unique, (matrix @ vector).tolist(), strict=True))
-        for failure_id, sentences in passages.items():
+    if not unique:
+        return
+    cosine = dict(zip(unique, (embedder.encode(unique) @ signals.vector).tolist(), strict=True))
+    for failure_id, sentences in passages.items():
+        if sentences:
             best = max(sentences, key=lambda s: cosine[s])
             signals.passages[failure_id] = (cosine[best], best)
-    signals.rankings["passage"] = sorted(
-        signals.passages, key=lambda i: (-signals.passages[i][0], i)
-    )[:candidates]
-    return signals
 
 
 def _graph_signal(
@@ -271,6 +276,7 @@ def recognize(
     signals = gather_signals(store, embedder, query)
     fused = fuse(signals.rankings, WEIGHTS)[:limit]
     contexts = failure_contexts(store, [fid for fid, _ in fused])
+    add_passages(embedder, signals, (c.failure for c in contexts.values()))
     later = store.get_many(r for c in contexts.values() for r in c.recurred_as)
     matches = [_match(query, signals, fid, score, contexts[fid], later) for fid, score in fused]
     return answer(matches)

@@ -72,7 +72,7 @@ def test_a_known_pattern_is_recognised_with_its_evidence_and_lessons(
     best = result.matches[0]
     assert best.context.failure.id in DB_POOL
     assert best.confidence == result.confidence
-    assert {"vector", "keyword", "passage", "graph"} <= best.ranks.keys()
+    assert {"vector", "keyword", "graph"} <= best.ranks.keys()
     assert best.shared_components == ["checkout-api"]
     assert best.passage and best.passage in best.context.failure.summary
     assert "checkout" in best.matched_terms
