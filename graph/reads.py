@@ -128,8 +128,9 @@ class FailureContext(BaseModel):
 
 
 # What hangs off a failure's lessons and experiments: the practices a lesson became and the
-# causes an experiment tested. Walked from the lessons and experiments alone, never from a
-# shared entity (a cause or component would fan out to every failure it touched).
+# causes an experiment tested. Read as outgoing edges (`neighbours(then=...)`), which only
+# lessons and experiments have: a shared cause or component found on the way never fans out
+# to every failure it touched.
 LEARNED = [RelType.ADOPTED_AS, RelType.TESTED]
 
 
@@ -140,17 +141,15 @@ def failure_context(store: GraphStore, failure_id: str) -> FailureContext:
 
 
 def failure_contexts(store: GraphStore, failure_ids: Sequence[str]) -> dict[str, FailureContext]:
-    """`failure_context` of many failures in two store calls, however many there are."""
+    """`failure_context` of many failures in one store call, however many there are: their
+    neighbours, and the practices and causes their lessons and experiments lead to."""
     if not failure_ids:
         return {}
-    around = store.neighbours(failure_ids)
+    around = store.neighbours(failure_ids, then=LEARNED)
     nodes = {n.id: n for n in around.nodes}
     out: dict[str, list[str]] = {}
-    learned_from = [n.id for n in around.nodes if isinstance(n, Lesson | Experiment)]
-    if learned_from:
-        learned = store.neighbours(learned_from, LEARNED)
-        nodes.update((n.id, n) for n in learned.nodes)
-        for edge in learned.edges:
+    for edge in around.edges:
+        if edge.rel in LEARNED:
             out.setdefault(edge.source, []).append(edge.target)
     touching: dict[str, list[Edge]] = {fid: [] for fid in failure_ids}
     for edge in sorted(around.edges, key=lambda e: _natural_order(e.target)):

@@ -201,12 +201,17 @@ class GraphStore(Protocol):
         node_ids: str | Sequence[str],
         rel_types: Sequence[RelType] | None = None,
         depth: int = 1,
+        *,
+        then: Sequence[RelType] = (),
     ) -> Subgraph:
         """The nodes and everything within `depth` hops of any of them (either direction)
-        over `rel_types`; the start nodes come first, in the order given.
+        over `rel_types`; the start nodes come first, in the order given. With `then`, also
+        the outgoing edges of those types from every node the walk reached (not the start
+        nodes), and their targets: a failure's lessons and the practices they were adopted
+        as, in one walk.
 
         Raises `NotFoundError` if a start node does not exist. Asking for many nodes at once
-        costs one walk, not one per node.
+        costs one walk, not one per node (on Neo4j, one query per hop, `then` included).
         """
         ...
 

@@ -186,6 +186,28 @@ RETURN n.id AS id,
            id: m.id, labels: labels(m), props: {_properties("m")}
        }} END) AS around
 """
+# The same hop, and from each node it reaches (not a start node) the outgoing edges of the
+# types `$then` and their targets, as `further` of that node's entry: a separate text, so a hop
+# without `then` never expands the edges of every node it reaches.
+_NEIGHBOURS_HOP_THEN = f"""
+UNWIND $frontier AS node_id
+MATCH (n:{NODE} {{id: node_id}})
+OPTIONAL MATCH (n)-[r]-(m:{NODE}) WHERE type(r) IN $rels
+CALL (m) {{
+    OPTIONAL MATCH (m)-[t]->(x:{NODE}) WHERE type(t) IN $then AND NOT m.id IN $start
+    RETURN collect(CASE WHEN t IS NOT NULL THEN {{
+        src: m.id, rel: type(t), dst: x.id, rel_props: properties(t),
+        id: x.id, labels: labels(x), props: {_properties("x")}
+    }} END) AS further
+}}
+RETURN n.id AS id,
+       CASE WHEN $first THEN labels(n) END AS labels,
+       CASE WHEN $first THEN {_properties("n")} END AS props,
+       collect(CASE WHEN r IS NOT NULL THEN {{
+           src: startNode(r).id, rel: type(r), dst: endNode(r).id, rel_props: properties(r),
+           id: m.id, labels: labels(m), props: {_properties("m")}, further: further
+       }} END) AS around
+"""
 
 
 _EDGES_TOUCHING = f"""
@@ -376,15 +398,23 @@ class Neo4jStore:
         node_ids: str | Sequence[str],
         rel_types: Sequence[RelType] | None = None,
         depth: int = 1,
+        *,
+        then: Sequence[RelType] = (),
     ) -> Subgraph:
         start_ids = start_node_ids(node_ids)
         rels = [r.value for r in (rel_types if rel_types is not None else RelType)]
         nodes: dict[str, Node] = {}
         edges: dict[tuple[str, str, str], Edge] = {}
+        further: list[Mapping[str, Any]] = []  # `then` edges, with their targets
         frontier = start_ids
         for hop in range(max(depth, 1)):
             records = self._read(
-                _NEIGHBOURS_HOP, frontier=frontier, rels=rels if depth else [], first=hop == 0
+                _NEIGHBOURS_HOP_THEN if then else _NEIGHBOURS_HOP,
+                frontier=frontier,
+                rels=rels if depth else [],
+                first=hop == 0,
+                then=[r.value for r in then],
+                start=start_ids,
             )
             if hop == 0:
                 found = {r["id"]: r for r in records}
@@ -399,8 +429,13 @@ class Neo4jStore:
                 if r["id"] not in nodes:
                     nodes[r["id"]] = _node_from_record(r["id"], r["labels"], r["props"])
                     frontier.append(r["id"])
+                further.extend(r.get("further") or [])
             if not frontier:
                 break
+        for r in further:  # after the walk, so that a node it reaches is walked from
+            edge = _edge_from_record(r)
+            edges[edge.key] = edge
+            nodes.setdefault(r["id"], _node_from_record(r["id"], r["labels"], r["props"]))
         return Subgraph(nodes=list(nodes.values()), edges=list(edges.values()))
 
     def edges(self, node_ids: Sequence[str], rel_types: Sequence[RelType]) -> list[Edge]:

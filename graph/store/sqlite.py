@@ -441,6 +441,8 @@ class SqliteStore:
         node_ids: str | Sequence[str],
         rel_types: Sequence[RelType] | None = None,
         depth: int = 1,
+        *,
+        then: Sequence[RelType] = (),
     ) -> Subgraph:
         start_ids = start_node_ids(node_ids)
         with self._lock:
@@ -459,6 +461,11 @@ class SqliteStore:
                 seen |= found
                 if not frontier:
                     break
+            if then:
+                reached = sorted(seen - set(start_ids))
+                for edge in self._edges_touching(reached, then, ends=("src",)):
+                    edges[edge.key] = edge
+                    seen.add(edge.target)
             nodes = self.get_many(sorted(seen - set(start_ids)))
         return Subgraph(
             nodes=[*(start[i] for i in start_ids), *nodes.values()], edges=list(edges.values())
@@ -472,17 +479,20 @@ class SqliteStore:
         return list(found.values())
 
     def _edges_touching(
-        self, node_ids: Sequence[str], rel_types: Sequence[RelType] | None
+        self,
+        node_ids: Sequence[str],
+        rel_types: Sequence[RelType] | None,
+        ends: Sequence[str] = ("src", "dst"),
     ) -> Iterator[Edge]:
-        """The edges (of `rel_types`, or any) with either end among `node_ids`; an edge between
-        two of them comes twice."""
+        """The edges (of `rel_types`, or any) with either end among `node_ids` (or the ends
+        named: `src`, `dst`); an edge between two of them comes twice."""
         rel_filter = ""
         rel_args: list[str] = []
         if rel_types is not None:
             rel_filter = f" AND rel IN ({','.join('?' * len(rel_types))})"
             rel_args = [r.value for r in rel_types]
         for chunk, marks in _chunks(node_ids):
-            for column in ("src", "dst"):
+            for column in ends:
                 rows = self._db.execute(
                     f"SELECT src, rel, dst, props FROM edges "
                     f"WHERE {column} IN ({marks}){rel_filter}",

@@ -227,6 +227,39 @@ def test_neighbours_can_be_limited_to_relationship_types(store: GraphStore) -> N
     assert {n.id for n in around.nodes} == {"f2", "component:c", "f3"}
 
 
+def test_neighbours_then_adds_the_outgoing_edges_of_what_the_walk_reached(
+    store: GraphStore,
+) -> None:
+    """f1's lesson became a practice; f2, which shares f1's cause, tested that cause."""
+    chain_graph(store)
+    store.upsert_nodes(
+        [
+            Lesson(id="f1/lesson", text="l"),
+            Practice(id="practice:p", name="p"),
+            Experiment(id="f2/experiment", hypothesis="h"),
+        ]
+    )
+    store.upsert_edges(
+        [
+            Edge(source="f1", rel=RelType.TAUGHT, target="f1/lesson"),
+            Edge(source="f1/lesson", rel=RelType.ADOPTED_AS, target="practice:p"),
+            Edge(source="f2", rel=RelType.INVESTIGATED_BY, target="f2/experiment"),
+            Edge(source="f2/experiment", rel=RelType.TESTED, target="cause:a"),
+        ]
+    )
+    around = store.neighbours(["f1"], then=[RelType.ADOPTED_AS, RelType.TESTED])
+    assert [n.id for n in around.nodes][:1] == ["f1"]
+    # cause:a was reached, but TESTED points into it: f2's experiment stays out.
+    assert {n.id for n in around.nodes} == {"f1", "cause:a", "f1/lesson", "practice:p"}
+    assert ("f1/lesson", "ADOPTED_AS", "practice:p") in {e.key for e in around.edges}
+    plain = store.neighbours(["f1"])
+    assert {n.id for n in plain.nodes} == {"f1", "cause:a", "f1/lesson"}
+    # Reached on the third hop, the lesson still leads to its practice.
+    rels = [RelType.CAUSED_BY, RelType.TAUGHT]
+    deeper = store.neighbours(["f2"], rels, depth=3, then=[RelType.ADOPTED_AS])
+    assert {n.id for n in deeper.nodes} == {"f2", "cause:a", "f1", "f1/lesson", "practice:p"}
+
+
 def test_vector_search_orders_by_cosine_and_filters_labels(store: GraphStore) -> None:
     store.upsert_nodes(
         [
