@@ -1,9 +1,10 @@
 """Recognition at scale: a question nobody asked before, answered by `recognize` over N failures.
 
-    python bench/recognize_scale.py [--n 100000] [--queries 200]
+    python bench/recognize_scale.py [--n 100000] [--queries 200] [--store sqlite|neo4j]
 
 1. N generated postmortems (bench/generate.py, the graphs bench/search.py builds) are written
-   into a fresh SqliteStore the way an import writes them: `node_vectors` through a
+   into a fresh store (the embedded one, or a Neo4j that bench/stores.py starts, then warmed
+   by 50 questions that are not measured) the way an import writes them: `node_vectors` through a
    `CachingEmbedder`, so failures, causes, lessons, components, practices and teams get their
    vectors and every failure's passages go into the vector cache. The cache is kept in
    bench/results/recognize-cache-n{N}-seed{S}.sqlite3 (gitignored): the first run encodes
@@ -15,8 +16,8 @@
    encoding the question, `search()` (vector + keyword only), and `gather_signals`, the
    store's `keyword_search` and `vector_search` on their own.
 
-Printed: p50 / p95 / mean / max ms per line. Target (issue 14): recognize p95 <= 50 ms at
-100k on the embedded store. Nothing is asserted on time.
+Printed: p50 / p95 / mean / max ms per line. Targets (issue 14): recognize p95 <= 50 ms at
+100k on the embedded store, <= 60 ms on a warm Neo4j. Nothing is asserted on time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import lessons.graph  # noqa: F401  first: it sets how idle numpy and torch thre
 # isort: split
 import argparse
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from common import (
@@ -44,9 +47,26 @@ from lessons.graph.embeddings import CachingEmbedder, node_vectors
 from lessons.graph.models import Label
 from lessons.graph.recognize import CANDIDATES, RecognizeQuery, gather_signals, recognize
 from lessons.graph.search import search
-from lessons.graph.store import SqliteStore
+from lessons.graph.store import GraphStore, SqliteStore
 
-TARGET_P95_MS = 50.0
+TARGET_P95_MS = {"sqlite": 50.0, "neo4j": 60.0}
+WARM_UP_QUESTIONS = 50  # Neo4j plans and compiles its read paths on first use
+
+
+@contextmanager
+def open_store(kind: str, folder: Path) -> Iterator[GraphStore]:
+    """A fresh store of that kind."""
+    if kind == "sqlite":
+        store = SqliteStore(folder / "store.sqlite3")
+        yield store
+        store.close()
+        return
+    from stores import fresh_neo4j, neo4j_server  # starts Java: imported only here
+
+    with neo4j_server() as (uri, user, password):
+        neo4j_store = fresh_neo4j(uri, user, password)
+        yield neo4j_store
+        neo4j_store.close()
 
 
 def main() -> None:
@@ -54,6 +74,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--store", choices=["sqlite", "neo4j"], default="sqlite")
     args = parser.parse_args()
     print(machine_info())
     model = load_model(64, ["warm-up"])
@@ -61,9 +82,12 @@ def main() -> None:
     cache = CachingEmbedder(
         model, RESULTS_DIR / f"recognize-cache-n{args.n}-seed{args.seed}.sqlite3"
     )
-    questions = make_queries(args.queries, args.seed)
-    with tempfile.TemporaryDirectory(prefix="lessons-bench-recognize-") as tmp:
-        store = SqliteStore(Path(tmp) / "store.sqlite3")
+    asked = make_queries(args.queries + WARM_UP_QUESTIONS, args.seed)
+    questions, warm_up = asked[: args.queries], asked[args.queries :]
+    with (
+        tempfile.TemporaryDirectory(prefix="lessons-bench-recognize-") as tmp,
+        open_store(args.store, Path(tmp)) as store,
+    ):
         done = 0
         with timed() as fill:
             for nodes, edges, fids in document_batches(args.n, args.seed):
@@ -81,7 +105,10 @@ def main() -> None:
         store.vector_search([Label.FAILURE], model.encode(["load"])[0], 1)
         with timed() as load:
             store.keyword_search([Label.FAILURE], "load", 1)
-        print(f"keyword index loaded in {load.seconds:.2f} s")
+        print(f"first keyword search (the embedded store loads its index): {load.seconds:.2f} s")
+        if args.store == "neo4j":
+            for question in warm_up:
+                recognize(store, cache, RecognizeQuery(description=question))
 
         lines = {
             "recognize": "recognize, new question (encoding included)",
@@ -112,14 +139,14 @@ def main() -> None:
             with timed() as clock:
                 search(store, model, question)
             seconds["search"].append(clock.seconds)
-        store.close()
     cache.close()
     print(f"\n{len(questions)} questions over {args.n} failures, ms")
     for key, name in lines.items():
         print(f"{name:<46} {ms_summary(seconds[key])}")
     p95 = percentile(seconds["recognize"], 95) * 1000
-    verdict = "met" if p95 <= TARGET_P95_MS else "MISSED"
-    print(f"target recognize p95 <= {TARGET_P95_MS:.0f} ms: {verdict} ({p95:.0f} ms)")
+    target = TARGET_P95_MS[args.store]
+    verdict = "met" if p95 <= target else "MISSED"
+    print(f"target recognize p95 on {args.store} <= {target:.0f} ms: {verdict} ({p95:.0f} ms)")
     print(f"peak RSS {peak_rss_mib():.0f} MiB")
 
 
