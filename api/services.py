@@ -31,10 +31,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import networkx as nx
+import numpy as np
 from fastapi import Depends, Request
 
 from lessons.graph.embeddings import Embedder, Matrix
 from lessons.graph.errors import LessonsError
+from lessons.graph.models import Label
 from lessons.graph.projection import indexed
 from lessons.graph.session import Session
 from lessons.graph.settings import Settings
@@ -127,12 +129,16 @@ class Services:
         return self._projections.get(self.store)
 
     def warm_up(self) -> None:
-        """Open the store and load the model now, so the first request does not wait;
-        a failure is logged and left for /readyz and the requests to report."""
+        """Open the store, load the model and the store's failure search indexes now (at 100k
+        failures the embedded store reads them for a second or more), so the first request
+        does not wait; a failure is logged and left for /readyz and the requests to report."""
         try:
             self.store.ping()
             _ = self.embedder  # opens the configured model behind its cache, and `_load_model`
             self._load_model()
+            nowhere = np.zeros(self.embedder.dimension, dtype=np.float32)
+            self.store.vector_search([Label.FAILURE], nowhere, 1)
+            self.store.keyword_search([Label.FAILURE], "warm up", 1)
         except LessonsError as e:
             log.warning("not ready yet: %s", e)
 

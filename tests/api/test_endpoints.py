@@ -14,7 +14,8 @@ import pytest
 from lessons.api.app import create_app
 from lessons.graph import insights
 from lessons.graph.embeddings import CachingEmbedder
-from lessons.graph.store import GraphStore
+from lessons.graph.models import Failure
+from lessons.graph.store import GraphStore, SqliteStore
 
 from ..conftest import EXAMPLES
 from .conftest import Api, api_settings, clients, serve
@@ -35,6 +36,17 @@ def new_failure(api: Api, **fields: Any) -> str:
     failure_id: str = created(response)["failure"]["id"]
     assert response.headers["location"] == f"/v1/failures/{failure_id}"
     return failure_id
+
+
+def test_the_server_loads_the_failure_search_indexes_before_its_first_request(
+    sqlite_store: SqliteStore, fast_embedder: CachingEmbedder, tmp_path: Path
+) -> None:
+    sqlite_store.upsert_nodes([Failure(id="f", title="DNS outage", summary="records deleted")])
+    app = create_app(api_settings(tmp_path), store=sqlite_store, embedder=fast_embedder)
+    with serve(app):  # started: the lifespan has run, no request has been made
+        # Private, because nothing a client sees shows it but the first request's time.
+        assert "Failure" in sqlite_store._matrices
+        assert "Failure" in sqlite_store._keyword_indexes
 
 
 def test_health_and_readiness(api: Api) -> None:
