@@ -158,3 +158,14 @@ def test_ranks_the_examples_as_fts5_did(tmp_path: Path) -> None:
         ours = [(h.id, h.score) for h in store.keyword_search([Label.FAILURE], query, 5)]
         assert ours == fts5, query
     store.close()
+
+
+def test_term_ids_past_16_bits_find_their_nodes() -> None:
+    """Postings are grouped by term with a 16-bit radix sort; ids above 65535 need two passes."""
+    ids = {f"n{i}": [5, 70_000 + i % 7, 65_536 * (1 + i % 3) + 1] for i in range(60)}
+    index = KeywordIndex.of(
+        (node_id, encode_terms(Counter(terms))) for node_id, terms in ids.items()
+    )
+    for term in (5, 70_003, 65_537, 131_073, 196_609):
+        expected = {node_id for node_id, terms in ids.items() if term in terms}
+        assert {node_id for node_id, _ in index.search([term], 100)} == expected, term
