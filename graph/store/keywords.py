@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -36,12 +35,10 @@ from lessons.graph.text import keyword_terms
 K1 = 1.2
 B = 0.75
 ZERO_IDF = 1e-6  # FTS5's weight for a word in half or more of the rows
-MERGE_AT = 0.25  # merge when the postings added since the last merge reach this share
+MERGE_AT = 0.25  # merge when the nodes written since the last merge reach this share of it
 
 _STEMMER = Stemmer.Stemmer("porter")
 _WORD = re.compile(r"[^\W_]+")
-
-Terms = np.ndarray  # int32 pairs: [term ids..., counts...]
 
 
 def words(text: str) -> list[str]:
@@ -55,11 +52,7 @@ def words(text: str) -> list[str]:
 
 def query_words(text: str) -> list[str]:
     """The distinct searchable words of a query, stemmed (stop words left out)."""
-    return list(dict.fromkeys(_stem_each(keyword_terms(text))))
-
-
-def _stem_each(terms: list[str]) -> list[str]:
-    return [w for term in terms for w in words(term)]
+    return list(dict.fromkeys(w for term in keyword_terms(text) for w in words(term)))
 
 
 def encode_terms(counts: Mapping[int, int]) -> bytes:
@@ -67,11 +60,6 @@ def encode_terms(counts: Mapping[int, int]) -> bytes:
     ids = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
     tfs = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
     return np.concatenate([ids, tfs]).tobytes()
-
-
-def term_counts(text: str, term_id: Mapping[str, int]) -> Counter[int]:
-    """How often each term of `text` occurs in it, by term id (`term_id` knows every word)."""
-    return Counter(term_id[w] for w in words(text))
 
 
 def _decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -109,67 +97,101 @@ class _Postings:
 @dataclass
 class KeywordIndex:
     """BM25 postings of one label's nodes. Each node written has a number (`ids[n]`); a node
-    written again gets a new number and its old one is marked dead."""
+    written again gets a new number and its old one is marked dead. The nodes numbered below
+    `base_size` keep their words in doc-major arrays (`forward_*`), later ones in `added`."""
 
     ids: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
-    terms: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # by number
     rows_with: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    merged: _Postings | None = None
-    merged_size: int = 0
-    recent: _Postings | None = None
-    recent_from: int = 0  # numbers from here on are in `recent`
+    base_size: int = 0
+    forward_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    forward_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    forward_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    added: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    merged: _Postings | None = None  # of the base
+    recent: _Postings | None = None  # of `added`
     generation: int = -1
     deletions: int = -1
 
     @classmethod
     def of(cls, rows: Iterable[tuple[str, bytes]]) -> KeywordIndex:
         """An index of `(node id, keyword_terms blob)` rows, each node once."""
-        index = cls()
+        ids, blobs = [], []
         for node_id, blob in rows:
-            index.numbers[node_id] = len(index.ids)
-            index.ids.append(node_id)
-            index.terms.append(_decode(blob))
-        size = len(index.ids)
-        docs, terms, counts = index._flat(0, size)
-        index.rows_with = np.bincount(terms, minlength=1024)
-        index.lengths = np.bincount(docs, weights=counts, minlength=size)
-        index.alive = np.ones(size, dtype=bool)
-        index.merged = _Postings.of(docs, terms, counts, len(index.rows_with))
-        index.merged_size = index.recent_from = size
+            ids.append(node_id)
+            blobs.append(blob)
+        # Every blob is its term ids, then their counts: split them all at once.
+        pairs = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
+        flat = np.frombuffer(b"".join(blobs), dtype=np.int32)
+        starts = np.cumsum(2 * pairs) - 2 * pairs
+        edges = np.zeros(len(flat) + 1, dtype=np.int8)  # +1 where a row's ids begin, -1 after
+        np.add.at(edges, starts, 1)
+        np.add.at(edges, starts + pairs, -1)
+        is_term = np.cumsum(edges[:-1], dtype=np.int8).astype(bool)
+        docs = np.repeat(np.arange(len(ids), dtype=np.int32), pairs)
+        index = cls()
+        index.rows_with = np.bincount(flat[is_term], minlength=1024)
+        index._set_base(ids, docs, flat[is_term], flat[~is_term])
         return index
+
+    def _set_base(
+        self, ids: list[str], docs: np.ndarray, terms: np.ndarray, counts: np.ndarray
+    ) -> None:
+        """Make these nodes (numbered 0.., postings in doc order) the whole index."""
+        self.ids = ids
+        self.numbers = {node_id: n for n, node_id in enumerate(ids)}
+        self.alive = np.ones(len(ids), dtype=bool)
+        self.lengths = np.bincount(docs, weights=counts, minlength=len(ids))
+        self.base_size = len(ids)
+        self.forward_start = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(docs, minlength=len(ids)), out=self.forward_start[1:])
+        self.forward_terms, self.forward_counts = terms, counts
+        self.added = {}
+        self.merged = _Postings.of(docs, terms, counts, len(self.rows_with))
+        self.recent = None
 
     def update(self, rows: Iterable[tuple[str, bytes | None]]) -> None:
         """Replace these nodes' words (a blob of None: the node has none now)."""
-        added = 0
+        changed = False
         for node_id, blob in rows:
             old = self.numbers.pop(node_id, None)
             if old is not None:
-                self._forget(old)
+                self.alive[old] = False
+                np.subtract.at(self.rows_with, self._terms_of(old)[0], 1)
             if blob is None:
                 continue
             terms, counts = _decode(blob)
             number = len(self.ids)
             self.ids.append(node_id)
             self.numbers[node_id] = number
-            self.terms.append((terms, counts))
-            added += len(terms)
+            self.added[number] = (terms, counts)
             self._grow(number + 1, int(terms.max(initial=-1)) + 1)
             self.alive[number] = True
             self.lengths[number] = counts.sum()
             np.add.at(self.rows_with, terms, 1)
-        if added:
-            if len(self.ids) - self.recent_from > MERGE_AT * max(self.merged_size, 1):
+            changed = True
+        if changed:
+            if len(self.added) > MERGE_AT * max(self.base_size, 1):
                 self.merge()
             else:
-                self.recent = self._postings(self.recent_from, len(self.ids))
+                self.recent = _Postings.of(*self._added_postings(), len(self.rows_with))
 
-    def _forget(self, number: int) -> None:
-        self.alive[number] = False
-        terms, _ = self.terms[number]
-        np.subtract.at(self.rows_with, terms, 1)
+    def _terms_of(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        if number >= self.base_size:
+            return self.added[number]
+        lo, hi = self.forward_start[number], self.forward_start[number + 1]
+        return self.forward_terms[lo:hi], self.forward_counts[lo:hi]
+
+    def _added_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        numbers = list(self.added)
+        sizes = [len(terms) for terms, _ in self.added.values()]
+        return (
+            np.repeat(np.array(numbers, dtype=np.int32), sizes),
+            np.concatenate([terms for terms, _ in self.added.values()]),
+            np.concatenate([counts for _, counts in self.added.values()]),
+        )
 
     def _grow(self, numbers: int, terms: int) -> None:
         if numbers > len(self.alive):
@@ -184,29 +206,21 @@ class KeywordIndex:
 
     def merge(self) -> None:
         """Renumber the live nodes and build all their postings as one part."""
+        base_docs = np.repeat(
+            np.arange(self.base_size, dtype=np.int32), np.diff(self.forward_start)
+        )
+        docs, terms, counts = base_docs, self.forward_terms, self.forward_counts
+        if self.added:
+            more = self._added_postings()
+            docs, terms, counts = (
+                np.concatenate(pair) for pair in zip((docs, terms, counts), more, strict=True)
+            )
+        keep = self.alive[docs]
         live = np.flatnonzero(self.alive[: len(self.ids)])
-        self.ids = [self.ids[n] for n in live]
-        self.terms = [self.terms[n] for n in live]
-        self.lengths = self.lengths[live]
-        self.numbers = {node_id: n for n, node_id in enumerate(self.ids)}
-        self.alive = np.ones(len(live), dtype=bool)
-        self.merged = self._postings(0, len(self.ids))
-        self.merged_size = self.recent_from = len(self.ids)
-        self.recent = None
-
-    def _flat(self, first: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The postings of nodes `first` to `end`: their numbers, term ids and counts."""
-        chunk = self.terms[first:end]
-        docs = np.repeat(np.arange(first, end, dtype=np.int32), [len(t) for t, _ in chunk])
-        empty = np.zeros(0, dtype=np.int32)
-        terms = np.concatenate([t for t, _ in chunk] or [empty])
-        counts = np.concatenate([c for _, c in chunk] or [empty])
-        return docs, terms, counts
-
-    def _postings(self, first: int, end: int) -> _Postings | None:
-        if first == end:
-            return None
-        return _Postings.of(*self._flat(first, end), len(self.rows_with))
+        renumber = np.zeros(len(self.ids), dtype=np.int32)
+        renumber[live] = np.arange(len(live), dtype=np.int32)
+        ids = [self.ids[n] for n in live]
+        self._set_base(ids, renumber[docs[keep]], terms[keep], counts[keep])
 
     def search(self, term_ids: Iterable[int], k: int) -> list[tuple[str, float]]:
         """The `k` best nodes for these terms by BM25, best first, with their scores."""
