@@ -212,7 +212,6 @@ class SqliteStore:
 
     def _migrate_to_keyword_terms(self) -> None:
         with self._write() as cur:
-            cur.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('keyword_deletions', '0')")
             generation = self._generation() + 1
             for pk, node_id, label, props in cur.execute(
                 "SELECT pk, id, label, props FROM nodes"
