@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -10,6 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from lessons.cli.remote import recognize_remotely
 from lessons.cli.session import Session, echo_json
 from lessons.graph.reads import FailureContext
 from lessons.graph.recognize import Recognition, RecognizeQuery, Verdict, recognize, record
@@ -38,6 +40,13 @@ VERDICT_STYLE = {
     metavar="ID",
     help="With --record: link the new failure as a recurrence of past failure ID.",
 )
+@click.option(
+    "--server",
+    metavar="URL",
+    envvar="LESSONS_API_URL",
+    help="Ask the `lessons serve` at URL instead of opening the store ($LESSONS_API_URL; "
+    "its key from $LESSONS_API_KEY). Not with --record.",
+)
 @click.pass_obj
 def recognize_command(
     session: Session,
@@ -51,6 +60,7 @@ def recognize_command(
     as_json: bool,
     record_it: bool,
     confirm: str | None,
+    server: str | None,
 ) -> None:
     """Has this failed before? Match a new failure against the past ones.
 
@@ -61,6 +71,10 @@ def recognize_command(
 
     With --record the failure is stored; confirm a match with --confirm ID, or answer the
     prompt on a terminal, to link it as a recurrence of that failure.
+
+    With LESSONS_API_URL set (or --server), a running `lessons serve` answers: it has the
+    model and the search indexes loaded, so the answer takes one request at any size. A
+    command that records answers from the store itself.
 
     \b
     Examples:
@@ -81,7 +95,11 @@ def recognize_command(
         )
     except ValueError as e:
         raise click.UsageError("describe the failure: give TEXT, --file or --title.") from e
-    result = recognize(session.store, session.embedder, query, limit=limit)
+    if server and not record_it:
+        key = os.environ.get("LESSONS_API_KEY")
+        result = recognize_remotely(server, key, query, limit=limit)
+    else:
+        result = recognize(session.store, session.embedder, query, limit=limit)
     if as_json:
         recorded = _record(session, query, result, confirm, interactive=False, record_it=record_it)
         echo_json(

@@ -12,8 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from lessons.graph.embeddings import Embedder
+import pytest
 
+from lessons.api.app import create_app
+from lessons.graph.embeddings import CachingEmbedder, Embedder
+from lessons.graph.store import SqliteStore
+
+from .api.conftest import READ_KEY, api_settings, serve
 from .conftest import EXAMPLES
 
 LESSONS = Path(sys.executable).parent / "lessons"
@@ -139,3 +144,33 @@ def on_terminal(command: list[str | Path], env: dict[str, str], *, answer: str) 
         p.wait(timeout=60)
     os.close(leader)
     return re.sub(r"\x1b\[[0-9;]*m", "", seen.decode()).replace("\r\n", "\n")  # no colours
+
+
+def test_recognize_asks_a_running_server_when_lessons_api_url_is_set(
+    lessons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: CachingEmbedder
+) -> None:
+    assert lessons("ingest", str(EXAMPLES)).exit_code == 0
+    local = json.loads(lessons("recognize", QUESTION, "--json").stdout)
+    store = SqliteStore(tmp_path / "cli.sqlite3")
+    with serve(create_app(api_settings(tmp_path), store=store, embedder=embedder)) as url:
+        monkeypatch.setenv("LESSONS_API_URL", url)
+        monkeypatch.setenv("LESSONS_API_KEY", READ_KEY)
+        unopened = tmp_path / "never-opened.sqlite3"
+        monkeypatch.setenv("LESSONS_STORE", f"sqlite:///{unopened}")
+        remote = lessons("recognize", QUESTION, "--json")
+        assert remote.exit_code == 0, remote.output
+        answer = json.loads(remote.stdout)
+        assert answer["verdict"] == local["verdict"]
+        ids = [m["context"]["failure"]["id"] for m in answer["matches"]]
+        assert ids == [m["context"]["failure"]["id"] for m in local["matches"]]
+        assert not unopened.exists()  # the command never opened a store
+        monkeypatch.setenv("LESSONS_API_KEY", "not-a-key-the-server-knows")
+        refused = lessons("recognize", QUESTION)
+        assert refused.exit_code == 1 and f"the lessons server at {url} answered 401" in (
+            refused.output
+        )
+    store.close()
+    gone = lessons("recognize", QUESTION)
+    assert gone.exit_code == 1
+    assert f"cannot reach the lessons server at {url}" in gone.output
+    assert "unset LESSONS_API_URL" in gone.output
