@@ -125,11 +125,7 @@ class KeywordIndex:
         # Every blob is its term ids, then their counts: split them all at once.
         pairs = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
         flat = np.frombuffer(b"".join(blobs), dtype=np.int32)
-        starts = np.cumsum(2 * pairs) - 2 * pairs
-        edges = np.zeros(len(flat) + 1, dtype=np.int8)  # +1 where a row's ids begin, -1 after
-        np.add.at(edges, starts, 1)
-        np.add.at(edges, starts + pairs, -1)
-        is_term = np.cumsum(edges[:-1], dtype=np.int8).astype(bool)
+        is_term = np.repeat(np.tile([True, False], len(ids)), np.repeat(pairs, 2))
         docs = np.repeat(np.arange(len(ids), dtype=np.int32), pairs)
         index = cls()
         index.rows_with = np.bincount(flat[is_term], minlength=1024)

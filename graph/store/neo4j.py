@@ -174,40 +174,39 @@ def _node_from_record(node_id: str, labels: Iterable[str], pairs: list[list[Any]
 
 # One hop of a `neighbours` walk in one round trip: per frontier node, its edges over `rels`
 # and the nodes at their far ends; on the first hop also the frontier (start) nodes.
-_NEIGHBOURS_HOP = f"""
-UNWIND $frontier AS node_id
-MATCH (n:{NODE} {{id: node_id}})
-OPTIONAL MATCH (n)-[r]-(m:{NODE}) WHERE type(r) IN $rels
-RETURN n.id AS id,
-       CASE WHEN $first THEN labels(n) END AS labels,
-       CASE WHEN $first THEN {_properties("n")} END AS props,
-       collect(CASE WHEN r IS NOT NULL THEN {{
-           src: startNode(r).id, rel: type(r), dst: endNode(r).id, rel_props: properties(r),
-           id: m.id, labels: labels(m), props: {_properties("m")}
-       }} END) AS around
-"""
-# The same hop, and from each node it reaches (not a start node) the outgoing edges of the
-# types `$then` and their targets, as `further` of that node's entry: a separate text, so a hop
-# without `then` never expands the edges of every node it reaches.
-_NEIGHBOURS_HOP_THEN = f"""
-UNWIND $frontier AS node_id
-MATCH (n:{NODE} {{id: node_id}})
-OPTIONAL MATCH (n)-[r]-(m:{NODE}) WHERE type(r) IN $rels
+def _neighbours_hop(then: bool) -> str:
+    """One hop of a walk from `$frontier` over `$rels`. With `then`, also, from each node it
+    reaches (not a start node), the outgoing edges of the types `$then` and their targets, as
+    `further` of that node's entry; without it, a separate text, so that a hop that needs
+    none never expands the edges of every node it reaches."""
+    call, entry = "", ""
+    if then:
+        call, entry = (
+            f"""
 CALL (m) {{
     OPTIONAL MATCH (m)-[t]->(x:{NODE}) WHERE type(t) IN $then AND NOT m.id IN $start
     RETURN collect(CASE WHEN t IS NOT NULL THEN {{
         src: m.id, rel: type(t), dst: x.id, rel_props: properties(t),
         id: x.id, labels: labels(x), props: {_properties("x")}
     }} END) AS further
-}}
+}}""",
+            ", further: further",
+        )
+    return f"""
+UNWIND $frontier AS node_id
+MATCH (n:{NODE} {{id: node_id}})
+OPTIONAL MATCH (n)-[r]-(m:{NODE}) WHERE type(r) IN $rels{call}
 RETURN n.id AS id,
        CASE WHEN $first THEN labels(n) END AS labels,
        CASE WHEN $first THEN {_properties("n")} END AS props,
        collect(CASE WHEN r IS NOT NULL THEN {{
            src: startNode(r).id, rel: type(r), dst: endNode(r).id, rel_props: properties(r),
-           id: m.id, labels: labels(m), props: {_properties("m")}, further: further
+           id: m.id, labels: labels(m), props: {_properties("m")}{entry}
        }} END) AS around
 """
+
+
+_NEIGHBOURS_HOP = {then: _neighbours_hop(then) for then in (False, True)}
 
 
 _EDGES_TOUCHING = f"""
@@ -409,7 +408,7 @@ class Neo4jStore:
         frontier = start_ids
         for hop in range(max(depth, 1)):
             records = self._read(
-                _NEIGHBOURS_HOP_THEN if then else _NEIGHBOURS_HOP,
+                _NEIGHBOURS_HOP[bool(then)],
                 frontier=frontier,
                 rels=rels if depth else [],
                 first=hop == 0,

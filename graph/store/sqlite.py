@@ -327,12 +327,7 @@ class SqliteStore:
         found = words(text)
         known = self._term_ids
         unknown = sorted({w for w in found if w not in known and w not in self._new_term_ids})
-        for chunk, marks in _chunks(unknown):
-            self._new_term_ids.update(
-                cur.execute(
-                    f"SELECT term, id FROM keyword_vocabulary WHERE term IN ({marks})", chunk
-                )
-            )
+        self._new_term_ids.update(self._stored_term_ids(unknown))
         for term in unknown:
             if term not in self._new_term_ids:
                 (self._new_term_ids[term],) = cur.execute(
@@ -558,14 +553,19 @@ class SqliteStore:
 
     def _known_term_ids(self, terms: list[str]) -> list[int]:
         """The ids of those `terms` some node has (looked up, then remembered)."""
-        unknown = [t for t in terms if t not in self._term_ids]
-        for chunk, marks in _chunks(unknown):
-            self._term_ids.update(
+        self._term_ids.update(self._stored_term_ids([t for t in terms if t not in self._term_ids]))
+        return [self._term_ids[t] for t in terms if t in self._term_ids]
+
+    def _stored_term_ids(self, terms: Sequence[str]) -> dict[str, int]:
+        """The ids `keyword_vocabulary` has for any of `terms` (in this connection's view)."""
+        found: dict[str, int] = {}
+        for chunk, marks in _chunks(terms):
+            found.update(
                 self._db.execute(
                     f"SELECT term, id FROM keyword_vocabulary WHERE term IN ({marks})", chunk
                 )
             )
-        return [self._term_ids[t] for t in terms if t in self._term_ids]
+        return found
 
     def _all_vectors(self, label: Label) -> LabelVectors:
         rows = self._db.execute(
