@@ -18,6 +18,9 @@ another commit (by default the one before this work) measured in the same run.
 - The baseline runs in a subprocess on `git archive REV graph ingest`, so both extractors read
   the same files in the same run. `--show KIND` prints, per document, the gold and extracted
   items of KIND and which matched.
+- `second-reader/` holds a second blind labelling of 12 of the documents, by a reader who saw
+  neither the first labels nor the code: how far two readers agree is printed beside the
+  extractor on those documents, the figure that says what a target can ask of a reader.
 - Also: the empty templates in corpus/templates (they should import as nothing, or be refused
   with a reason), and documents that fail to parse.
 """
@@ -38,6 +41,7 @@ from typing import Any
 
 from gold import (
     CORPUS_DOCS,
+    GOLD_DIR,
     KINDS,
     Item,
     extracted_items,
@@ -52,6 +56,7 @@ REPO = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC)
 BASELINE = "d2f89a3"  # the last commit before the extraction work of issue 13
 EXTRA_KINDS = ("went_well",)
+SECOND_READER = GOLD_DIR / "second-reader"  # a second blind labelling of some documents
 
 EXTRACT = """
 import json, sys, time
@@ -194,6 +199,39 @@ def print_table(name: str, before: dict[str, Any], after: dict[str, Any]) -> Non
         print(f"{check:<20} baseline {before[check]:>3}   now {after[check]:>3}")
 
 
+def second_reader(records: dict[str, dict[str, Any]], gold: dict[str, dict[str, Any]]) -> None:
+    """How far a second careful reader, labelling the same documents blind, agrees with the
+    first (the gold set), per kind, beside the extractor on those documents: what a target
+    can fairly ask of a reader of these texts."""
+    second = load_gold(SECOND_READER)
+    docs = sorted(second)
+    print(f"\n## a second reader, blind, on {len(docs)} documents (P / R / F1 against the gold)")
+    print(f"{'kind':<12} {'gold':>5} | {'second reader':>22} | {'extractor now':>22}")
+    for kind in (*KINDS, *EXTRA_KINDS):
+        sides = {"reader": [0, 0, 0], "extractor": [0, 0, 0]}
+        for doc in docs:
+            truth = gold_items(gold[doc], kind)
+            found = {
+                "reader": gold_items(second[doc], kind),
+                "extractor": extracted_items(records[doc], kind),
+            }
+            for side, items in found.items():
+                result = match(items, truth, names=kind == "components")
+                for i, value in enumerate((result.matched, result.extracted, result.gold)):
+                    sides[side][i] += value
+        columns = [
+            "{:6.2f} {:6.2f} {:6.2f} ({:>3})".format(*prf(*sides[s]), sides[s][1]) for s in sides
+        ]
+        print(f"{kind:<12} {sides['reader'][2]:>5} | {columns[0]} | {columns[1]}")
+    stated = [d for d in docs if gold[d].get("incident_date")]
+    reader_titles = sum(title_matches(second[d].get("title"), gold[d].get("title")) for d in docs)
+    titles = sum(title_matches(records[d].get("title"), gold[d].get("title")) for d in docs)
+    reader_dates = sum(second[d].get("incident_date") == gold[d]["incident_date"] for d in stated)
+    dates = sum(str(records[d].get("occurred_at"))[:10] == gold[d]["incident_date"] for d in stated)
+    print(f"titles: second reader {reader_titles}/{len(docs)}, extractor {titles}/{len(docs)}")
+    print(f"dates: second reader {reader_dates}/{len(stated)}, extractor {dates}/{len(stated)}")
+
+
 def show(kind: str, records: dict[str, dict[str, Any]], gold: dict[str, Any], docs: list[str]):
     for doc in docs:
         extracted = extracted_items(records[doc], kind)
@@ -243,6 +281,7 @@ def main() -> None:
             score(before, gold, chosen),
             score(now, gold, chosen),
         )
+    second_reader(now, gold)
     encode = encoding_seconds(now)
     print(
         f"\n## time, {len(paths)} documents\nparse (one pass): baseline {before_seconds:.2f} s, "
