@@ -115,6 +115,7 @@ EDGE_ENDPOINTS: dict[RelType, tuple[Label, Label]] = {
     RelType.DOCUMENTED_IN: (Label.FAILURE, Label.DOCUMENT),
 }
 
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _ASCII_FAILURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 MAX_FAILURE_ID = 200
 FAILURE_ID_RULE = (
@@ -131,6 +132,8 @@ def name_words(text: str) -> list[str]:
     and kept with its combining marks ("数", "डे"). Other ASCII characters separate words;
     other characters ("’", "—") are dropped, as they always were.
     """
+    if text.isascii():  # the common case, the same words without the walk below
+        return _ASCII_WORD.findall(text.lower())
     folded: list[str] = []
     after_kept_letter = False
     for char in unicodedata.normalize("NFKC", text):

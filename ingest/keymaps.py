@@ -25,6 +25,7 @@ dict too: `map_fields(front_matter)` maps it the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -69,10 +70,14 @@ MAX_NOTE_LINES = 200
 MAX_DEPTH = 8  # how deep nested values are read
 
 
+_CAMEL_HUMP = re.compile(r"([a-z0-9])([A-Z])")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # one tool's documents repeat their keys
 def normalize_key(key: object) -> str:
     """`customerImpactSummary`, `Customer impact summary` -> `customer_impact_summary`."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(key))
-    return re.sub(r"[\W_]+", "_", text.lower()).strip("_")
+    return _NOT_WORD.sub("_", _CAMEL_HUMP.sub(r"\1_\2", str(key)).lower()).strip("_")
 
 
 def normalize_path(path: str) -> str:

@@ -98,22 +98,31 @@ _PLACEHOLDER_TITLE = re.compile(
 # --- stage 1: structure --------------------------------------------------------------------
 
 
+_INLINE_MARKUP = (
+    (re.compile(r"<%.*?%>"), ""),
+    (re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>"), r"\1"),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"\[([^\]]{2,})\](?!\()"), r"\1"),
+    (re.compile(r"^(\s*>)+\s?"), ""),
+    (re.compile(r"<br\s*/?>", re.IGNORECASE), " "),
+    (re.compile(r"</?[a-zA-Z][^>]*>"), ""),
+    (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])[*_](\S.*?)[*_](?![\w*])"), r"\1"),
+)
+_MARKUP_CHARS = re.compile(r"[<>\[*_~`&\xa0]")  # text without any has no markup to remove
+_SPACE_RUN = re.compile(r"\s+")
+
+
 def clean_inline(text: str) -> str:
     """Markdown inline markup and HTML reduced to plain text, keeping link texts and the
     addresses of autolinks."""
-    text = re.sub(r"<%.*?%>", "", text)
-    text = re.sub(r"<((?:https?|ftp|mailto):[^>\s]+)>", r"\1", text)
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)
-    text = re.sub(r"\[([^\]]{2,})\](?!\()", r"\1", text)
-    text = re.sub(r"^(\s*>)+\s?", "", text)
-    text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
-    text = re.sub(r"</?[a-zA-Z][^>]*>", "", text)
-    text = re.sub(r"(\*\*|__|~~)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<![\w*])[*_](\S.*?)[*_](?![\w*])", r"\1", text)
-    text = html.unescape(text.replace("`", "")).replace("\xa0", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    if _MARKUP_CHARS.search(text):
+        for pattern, replacement in _INLINE_MARKUP:
+            text = pattern.sub(replacement, text)
+        text = html.unescape(text.replace("`", "")).replace("\xa0", " ")
+    return _SPACE_RUN.sub(" ", text).strip()
 
 
 # libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python one;

@@ -169,3 +169,9 @@ def test_term_ids_past_16_bits_find_their_nodes() -> None:
     for term in (5, 70_003, 65_537, 131_073, 196_609):
         expected = {node_id for node_id, terms in ids.items() if term in terms}
         assert {node_id for node_id, _ in index.search([term], 100)} == expected, term
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)))
+def test_ascii_texts_have_the_words_of_the_general_path(text: str) -> None:
+    # A non-ASCII word after a space sends the text down the general path.
+    assert words(text + " é") == [*words(text), "e"]

@@ -43,9 +43,11 @@ _WORD = re.compile(r"[^\W_]+")
 
 def words(text: str) -> list[str]:
     """The words of `text` as the index keeps them (lower-cased, no diacritics, stemmed)."""
-    plain = "".join(
-        c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c)
-    )
+    plain = text.lower()
+    if not plain.isascii():  # ASCII has nothing to decompose
+        plain = "".join(
+            c for c in unicodedata.normalize("NFD", plain) if not unicodedata.combining(c)
+        )
     found = _WORD.findall(plain)
     return [w if len(w) < 3 else s for w, s in zip(found, _STEMMER.stemWords(found), strict=True)]
 

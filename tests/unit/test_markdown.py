@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lessons.graph.errors import ParseError
 from lessons.ingest.markdown import clean_inline, normalise_heading
@@ -239,6 +241,12 @@ def test_code_fences_hide_headings() -> None:
 )
 def test_inline_markup_is_removed(markdown: str, plain: str) -> None:
     assert clean_inline(markdown) == plain
+
+
+@given(st.text(st.characters(exclude_characters="<>[*_~`&\xa0")))
+def test_text_without_markup_characters_is_cleaned_as_any_text(text: str) -> None:
+    # An entity sends the text through every markup rule; none may change it.
+    assert clean_inline(text + " &amp;") == (clean_inline(text) + " &").strip()
 
 
 def test_heading_normalisation() -> None:

@@ -23,6 +23,7 @@ from lessons.graph.models import (
     entity_id,
     failure_id,
     is_failure_id,
+    name_words,
     node_from_properties,
     slugify,
 )
@@ -73,6 +74,12 @@ def test_names_in_latin_letters_keep_the_ids_they_had(name: str) -> None:
     )
     if folds:
         assert slugify(name) == ascii_slug(name)
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)))
+def test_ascii_names_have_the_words_the_walk_over_any_text_gives(name: str) -> None:
+    # A non-ASCII word after a space sends the name down the general path.
+    assert name_words(name + " é") == [*name_words(name), "e"]
 
 
 @given(st.text())
