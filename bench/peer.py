@@ -57,6 +57,38 @@ class PeerModel(PeerEmbedder):
         return [float(x) for x in self._model.encode([text])[0]]
 
 
+def peer_retrievers(
+    uri: str, user: str, password: str | None, model: Embedder, limit: int
+) -> tuple[neo4j.Driver, dict[str, Callable[[str], list[str]]]]:
+    """A driver, and neo4j-graphrag's `HybridRetriever` and `VectorRetriever` over our store's
+    failure indexes, each as a function from a question to the ids of its `limit` best."""
+    driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if password else None)
+    peer_model = PeerModel(model)
+    hybrid = HybridRetriever(
+        driver,
+        _vector_index(Label.FAILURE),
+        _text_index(Label.FAILURE),
+        peer_model,
+        return_properties=["id"],
+    )
+    vector = VectorRetriever(
+        driver, _vector_index(Label.FAILURE), peer_model, return_properties=["id"]
+    )
+
+    def asking(retriever: HybridRetriever | VectorRetriever) -> Callable[[str], list[str]]:
+        def ask(text: str) -> list[str]:
+            escaped = LUCENE_SPECIAL.sub(r"\\\1", text)
+            found = retriever.get_search_results(query_text=escaped, top_k=limit)
+            return [record["node"]["id"] for record in found.records]
+
+        return ask
+
+    return driver, {
+        "neo4j-graphrag HybridRetriever": asking(hybrid),
+        "neo4j-graphrag VectorRetriever": asking(vector),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -70,37 +102,13 @@ def main() -> None:
         store = fresh_neo4j(uri, user, password)
         embedder = CachingEmbedder(model, Path(tmp) / "vectors.sqlite3")
         queries = import_set(args.set, store, embedder, Path(tmp))
-        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if password else None)
-        peer_model = PeerModel(model)
-        hybrid = HybridRetriever(
-            driver,
-            _vector_index(Label.FAILURE),
-            _text_index(Label.FAILURE),
-            peer_model,
-            return_properties=["id"],
-        )
-        vector = VectorRetriever(
-            driver, _vector_index(Label.FAILURE), peer_model, return_properties=["id"]
-        )
+        driver, peers = peer_retrievers(uri, user, password, model, LIMIT)
 
         def ours(text: str) -> list[str]:
             found = recognize(store, embedder, RecognizeQuery(description=text), limit=LIMIT)
             return [m.context.failure.id for m in found.matches]
 
-        def peer(retriever: HybridRetriever | VectorRetriever) -> Callable[[str], list[str]]:
-            def ask(text: str) -> list[str]:
-                escaped = LUCENE_SPECIAL.sub(r"\\\1", text)
-                found = retriever.get_search_results(query_text=escaped, top_k=LIMIT)
-                return [record["node"]["id"] for record in found.records]
-
-            return ask
-
-        methods = {
-            "recognize (ours)": ours,
-            "neo4j-graphrag HybridRetriever": peer(hybrid),
-            "neo4j-graphrag VectorRetriever": peer(vector),
-        }
-        report(methods, queries, args.rounds)
+        report({"recognize (ours)": ours, **peers}, queries, args.rounds)
         driver.close()
         embedder.close()
         store.close()

@@ -16,8 +16,15 @@
    encoding the question, `search()` (vector + keyword only), and `gather_signals`, the
    store's `keyword_search` and `vector_search` on their own.
 
+4. On Neo4j, the peer: neo4j-graphrag's `HybridRetriever` over the store's own vector and
+   full-text indexes (bench/peer.py; needs `pip install -e '.[bench]'`), same model, asked
+   the same questions for as many results, the two taking turns at going first; and the
+   peer followed by reading its matches' contexts, which `recognize` returns and the peer
+   does not.
+
 Printed: p50 / p95 / mean / max ms per line. Targets (issue 14): recognize p95 <= 50 ms at
-100k on the embedded store, <= 60 ms on a warm Neo4j. Nothing is asserted on time.
+100k on the embedded store, <= 60 ms on a warm Neo4j and no slower than the peer. Nothing is
+asserted on time.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import lessons.graph  # noqa: F401  first: it sets how idle numpy and torch thre
 # isort: split
 import argparse
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,30 +50,55 @@ from common import (
 from generate import DEFAULT_SEED
 from search import document_batches, make_queries
 
-from lessons.graph.embeddings import CachingEmbedder, node_vectors
+from lessons.graph.embeddings import CachingEmbedder, Embedder, node_vectors
 from lessons.graph.models import Label
+from lessons.graph.reads import failure_contexts
 from lessons.graph.recognize import CANDIDATES, RecognizeQuery, gather_signals, recognize
 from lessons.graph.search import search
 from lessons.graph.store import GraphStore, SqliteStore
 
 TARGET_P95_MS = {"sqlite": 50.0, "neo4j": 60.0}
 WARM_UP_QUESTIONS = 50  # Neo4j plans and compiles its read paths on first use
+MATCHES = 5  # what `recognize` returns by default, and what the peer is asked for
 
 
 @contextmanager
-def open_store(kind: str, folder: Path) -> Iterator[GraphStore]:
-    """A fresh store of that kind."""
+def open_store(
+    kind: str, folder: Path, model: Embedder
+) -> Iterator[tuple[GraphStore, Callable[[str], list[str]] | None]]:
+    """A fresh store of that kind; on Neo4j, also the peer: neo4j-graphrag's
+    `HybridRetriever` over the store's own indexes (bench/peer.py), asked for as many
+    results as `recognize` gives."""
     if kind == "sqlite":
         store = SqliteStore(folder / "store.sqlite3")
-        yield store
+        yield store, None
         store.close()
         return
+    from peer import peer_retrievers  # needs the bench extra (neo4j-graphrag)
     from stores import fresh_neo4j, neo4j_server  # starts Java: imported only here
 
     with neo4j_server() as (uri, user, password):
         neo4j_store = fresh_neo4j(uri, user, password)
-        yield neo4j_store
+        driver, peers = peer_retrievers(uri, user, password, model, MATCHES)
+        yield neo4j_store, peers["neo4j-graphrag HybridRetriever"]
+        driver.close()
         neo4j_store.close()
+
+
+def ask_peer(
+    peer: Callable[[str], list[str]],
+    store: GraphStore,
+    question: str,
+    seconds: dict[str, list[float]],
+) -> None:
+    """Time the peer on a question, alone and followed by what `recognize` also does for its
+    matches and the peer's caller would have to: read their contexts (one store call)."""
+    with timed() as clock:
+        ids = peer(question)
+    seconds["peer"].append(clock.seconds)
+    with timed() as then:
+        failure_contexts(store, ids)
+    seconds["peer+"].append(clock.seconds + then.seconds)
 
 
 def main() -> None:
@@ -86,7 +118,7 @@ def main() -> None:
     questions, warm_up = asked[: args.queries], asked[args.queries :]
     with (
         tempfile.TemporaryDirectory(prefix="lessons-bench-recognize-") as tmp,
-        open_store(args.store, Path(tmp)) as store,
+        open_store(args.store, Path(tmp), model) as (store, peer),
     ):
         done = 0
         with timed() as fill:
@@ -109,6 +141,8 @@ def main() -> None:
         if args.store == "neo4j":
             for question in warm_up:
                 recognize(store, cache, RecognizeQuery(description=question))
+                if peer is not None:
+                    peer(question)
 
         lines = {
             "recognize": "recognize, new question (encoding included)",
@@ -118,12 +152,19 @@ def main() -> None:
             "vector": "    vector_search, failures",
             "search": "search() (vector + keyword, no cache)",
         }
+        if peer is not None:
+            lines["peer"] = "neo4j-graphrag HybridRetriever, same questions"
+            lines["peer+"] = "  the same, then its matches' contexts read"
         seconds: dict[str, list[float]] = {key: [] for key in lines}
-        for question in questions:
+        for i, question in enumerate(questions):
             query = RecognizeQuery(description=question)
+            if peer is not None and i % 2:  # the two take turns at going first
+                ask_peer(peer, store, question, seconds)
             with timed() as clock:
-                recognize(store, cache, query)
+                recognize(store, cache, query, limit=MATCHES)
             seconds["recognize"].append(clock.seconds)
+            if peer is not None and not i % 2:
+                ask_peer(peer, store, question, seconds)
             with timed() as clock:
                 vector = model.encode([query.text()])[0]
             seconds["encode"].append(clock.seconds)
