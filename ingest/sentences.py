@@ -291,7 +291,7 @@ _CLAUSE_END = re.compile(
     r"[;:]\s|,\s+(which|who|where|when|while|so|and then|causing|resulting|leading|meaning"
     r"|because|as|but|and this|this)\b|\s+(which|causing|resulting in|leading to|so that|"
     r"because|meaning that|in order to|and therefore|and thus|when|after|while|until)\s+"
-    r"|\s+[–—]\s+|\s+\(",
+    r"|\s+[–—]\s+|\s+\(|\s+(in|of|on|for|to|by|at|with|from)\s+which\s+",
     re.IGNORECASE,
 )
 _EFFECT_CAUSE = re.compile(
@@ -304,6 +304,45 @@ _ACTIVE_CAUSE = re.compile(
     re.IGNORECASE,
 )
 MAX_NAME_WORDS = 14
+MIN_NAME_WORDS = 4  # a cut never leaves fewer
+# What opens a clause: one word, or a few ("as soon as", "in which"), checked longest first.
+# Not "that": the clause it opens is often what the sentence says ("worth noting that X").
+_CLAUSE_OPENERS = tuple(
+    opener.split()
+    for opener in (
+        "as soon as|as long as|even if|even though|so that|in which|of which|on which|for which|"
+        "to which|by which|at which|with which|from which|which|who|where|when|whenever|while|"
+        "because|since|although|though|unless|until|once|before|after|if|so"
+    ).split("|")
+)
+# Words a name cut in the middle of a clause should not end on ("... by the team that some of").
+_DANGLING = frozenset(
+    "a an the of to for in on at by with from into onto over under about and or but so as "
+    "if that this these those there their its our my your his her them they we it is was "
+    "were are be been being has have had do does did not no some same other each every all "
+    "any more most such very even than then just only also".split()
+)
+
+
+def _cut(words: list[str]) -> str:
+    """The words of a too-long name, cut where a clause ends: after the last comma, else
+    before the last words that open a clause ("... kicked in even though ..."), else with
+    the small words it would end on left out; never under `MIN_NAME_WORDS` words."""
+    kept = " ".join(words)
+    comma = kept.rfind(", ")
+    if comma > 0 and len(kept[:comma].split()) >= MIN_NAME_WORDS:
+        return kept[:comma]
+    lower = [w.lower() for w in words]
+    for end in range(len(words), MIN_NAME_WORDS, -1):
+        for opener in _CLAUSE_OPENERS:
+            start = end - len(opener)
+            if lower[max(start, 0) : end] == opener:
+                if start >= MIN_NAME_WORDS:
+                    return " ".join(words[:start])
+                break  # the longest opener ending here starts too early
+    while len(words) > MIN_NAME_WORDS and words[-1].lower() in _DANGLING:
+        words = words[:-1]
+    return " ".join(words)
 
 
 def concise_name(text: str, *, max_words: int = MAX_NAME_WORDS) -> str:
@@ -328,13 +367,7 @@ def concise_name(text: str, *, max_words: int = MAX_NAME_WORDS) -> str:
         sentence = sentence[: clause.start()]
     words = sentence.split()
     if len(words) > max_words:
-        # Cut after the last comma that leaves a name of four words or more, rather than in
-        # the middle of a clause ("..., and the status page was").
-        kept = " ".join(words[:max_words])
-        comma = kept.rfind(", ")
-        if comma > 0 and len(kept[:comma].split()) >= 4:
-            kept = kept[:comma]
-        sentence = kept.rstrip(",;:-–")
+        sentence = _cut(words[:max_words]).rstrip(",;:-–")
     sentence = sentence.strip().rstrip(".,;:")
     if not sentence:
         return text.strip()

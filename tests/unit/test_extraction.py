@@ -149,6 +149,46 @@ def test_cause_names_are_the_cause_not_the_sentence(sentence: str, name: str) ->
     assert concise_name(sentence) == name
 
 
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        (
+            "During the scheduled database upgrade we were told by the billing team that some "
+            "of their nightly jobs had stalled.",
+            "During the scheduled database upgrade we were told by the billing team",
+        ),
+        (
+            "It looked like the registry's pull quota kicked in even though we had raised it "
+            "last month.",
+            "It looked like the registry's pull quota kicked in",
+        ),
+        (
+            "Our base images were pinned to the newest kernel build as soon as it was "
+            "published upstream.",
+            "Our base images were pinned to the newest kernel build",
+        ),
+        (
+            "Every worker in the eastern pool and the western pool restarted in the same "
+            "minute of the rollout.",
+            "Every worker in the eastern pool and the western pool restarted",
+        ),
+        (
+            "A weekend flash sale in which every listing cost one euro drew ten times the "
+            "traffic we had planned for.",
+            "A weekend flash sale",
+        ),
+        (
+            "It is worth saying plainly that a typo is never a root cause on its own.",
+            "It is worth saying plainly that a typo is never a root cause",
+        ),
+    ],
+)
+def test_a_long_name_is_cut_where_a_clause_ends_not_on_a_small_word(
+    sentence: str, name: str
+) -> None:
+    assert concise_name(sentence) == name
+
+
 def test_instructions_and_empty_answers_are_not_content() -> None:
     assert is_instruction("Describe the impact on users here.")
     assert is_instruction("Ideally these should result in concrete action items.")
