@@ -274,6 +274,18 @@ def test_a_rule_becomes_a_practice_linked_to_where_it_came_from() -> None:
     assert all(p.name != "Restore the index settings" for p in record.practices)
 
 
+def test_a_lesson_sets_a_rule_only_when_it_says_what_to_do() -> None:
+    record = parse(
+        "# T\n\n## Lessons learned\n"
+        "- We have a pull rate limit on the registry that can bite during node rollovers.\n"
+        "- Every chart upgrade should be tried in staging first.\n"
+    )
+    assert [p.description for p in record.practices] == [
+        "Every chart upgrade should be tried in staging first."
+    ]
+    assert [lesson.adopted_as for lesson in record.lessons] == [[], [record.practices[0].name]]
+
+
 def test_every_item_says_where_it_was_read() -> None:
     record = parse(REAL_LAYOUT)
     lines = REAL_LAYOUT.split("\n")
