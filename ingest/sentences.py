@@ -171,12 +171,21 @@ CUES: tuple[tuple[str, str], ...] = (
 _CUES = tuple((re.compile(pattern, re.IGNORECASE), kind) for pattern, kind in CUES)
 
 
+# A check that things work again ("confirmed that everything is working as expected") tests
+# no hypothesis about the failure.
+_RECOVERED = re.compile(
+    r"\b(working|works|running) (as expected|as normal|normally|smoothly|fine|again)\b"
+    r"|\b(back to normal|up and running|fully (operational|functional|restored))\b",
+    re.IGNORECASE,
+)
+
+
 @functools.lru_cache(maxsize=8192)
 def cue_kind(sentence: str) -> str | None:
     """What a sentence states by its cue phrases: `experiment`, `trigger`, `root`,
     `contributing`, `practice`, `action`, `lesson` or `went_well`; None without a cue."""
     for pattern, kind in _CUES:
-        if pattern.search(sentence):
+        if pattern.search(sentence) and not (kind == "experiment" and _RECOVERED.search(sentence)):
             return kind
     return None
 

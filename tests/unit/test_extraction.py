@@ -103,6 +103,8 @@ def test_sentences_split_after_full_stops_but_not_abbreviations_or_versions() ->
         ("We learned that canaries need real traffic.", "lesson"),
         ("The on-call engineer quickly identified the bad release.", "went_well"),
         ("Users saw errors for twenty minutes.", None),
+        ("The payments team confirmed that everything is working as expected.", None),
+        ("We confirmed that the new proxy build was dropping headers.", "experiment"),
     ],
 )
 def test_cue_phrases_say_what_a_sentence_states(sentence: str, kind: str | None) -> None:
