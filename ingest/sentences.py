@@ -256,6 +256,8 @@ def sets_rule(text: str) -> bool:
 
 _RULE_LEAD = re.compile(
     r"^(we (should|must|need|will|have)( to)?|(it is|it's) (necessary|important) to|"
+    r"(an|one|another) (idea|option|suggestion) (would be|is|was|could be) to|it would be "
+    r"(good|nice|useful|better|wise) to|we (could|might)( want to)?|consider(ing)?|"
     r"(there )?should be|please|ensure( that)?|make sure( that)?|add|set ?up|setup|create|"
     r"implement|introduce|establish|enable|improve|enhance|define|build|adopt|use|have|get|"
     r"better|more)\s+",

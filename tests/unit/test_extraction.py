@@ -16,6 +16,7 @@ from lessons.ingest.sentences import (
     has_content,
     is_instruction,
     outcome_of,
+    rule_name,
     sets_rule,
     split_sentences,
 )
@@ -274,6 +275,26 @@ def test_a_rule_becomes_a_practice_linked_to_where_it_came_from() -> None:
     assert record.actions[0].implements == alert.name
     assert alert.description == "Add an alert on search error rate above 5%"
     assert all(p.name != "Restore the index settings" for p in record.practices)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Setup alerting for elevated error rates", "Alerting for elevated error rates"),
+        (
+            "An idea would be to keep staging and production on separate clusters.",
+            "Keep staging and production on separate clusters",
+        ),
+        (
+            "We could pin every chart version in the repository.",
+            "Pin every chart version in the repository",
+        ),
+    ],
+)
+def test_a_practice_is_named_by_the_rule_not_the_words_that_propose_it(
+    text: str, name: str
+) -> None:
+    assert rule_name(text) == name
 
 
 def test_a_lesson_sets_a_rule_only_when_it_says_what_to_do() -> None:
