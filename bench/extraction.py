@@ -205,29 +205,28 @@ def second_reader(records: dict[str, dict[str, Any]], gold: dict[str, dict[str, 
     can fairly ask of a reader of these texts."""
     second = load_gold(SECOND_READER)
     docs = sorted(second)
+    extractor = score(records, gold, docs)
     print(f"\n## a second reader, blind, on {len(docs)} documents (P / R / F1 against the gold)")
     print(f"{'kind':<12} {'gold':>5} | {'second reader':>22} | {'extractor now':>22}")
     for kind in (*KINDS, *EXTRA_KINDS):
-        sides = {"reader": [0, 0, 0], "extractor": [0, 0, 0]}
+        reader = [0, 0, 0]
         for doc in docs:
-            truth = gold_items(gold[doc], kind)
-            found = {
-                "reader": gold_items(second[doc], kind),
-                "extractor": extracted_items(records[doc], kind),
-            }
-            for side, items in found.items():
-                result = match(items, truth, names=kind == "components")
-                for i, value in enumerate((result.matched, result.extracted, result.gold)):
-                    sides[side][i] += value
+            result = match(
+                gold_items(second[doc], kind),
+                gold_items(gold[doc], kind),
+                names=kind == "components",
+            )
+            for i, value in enumerate((result.matched, result.extracted, result.gold)):
+                reader[i] += value
         columns = [
-            "{:6.2f} {:6.2f} {:6.2f} ({:>3})".format(*prf(*sides[s]), sides[s][1]) for s in sides
+            "{:6.2f} {:6.2f} {:6.2f} ({:>3})".format(*prf(*side), side[1])
+            for side in (reader, extractor["kinds"][kind])
         ]
-        print(f"{kind:<12} {sides['reader'][2]:>5} | {columns[0]} | {columns[1]}")
+        print(f"{kind:<12} {reader[2]:>5} | {columns[0]} | {columns[1]}")
     stated = [d for d in docs if gold[d].get("incident_date")]
     reader_titles = sum(title_matches(second[d].get("title"), gold[d].get("title")) for d in docs)
-    titles = sum(title_matches(records[d].get("title"), gold[d].get("title")) for d in docs)
     reader_dates = sum(second[d].get("incident_date") == gold[d]["incident_date"] for d in stated)
-    dates = sum(str(records[d].get("occurred_at"))[:10] == gold[d]["incident_date"] for d in stated)
+    (titles, _), (dates, _) = extractor["titles"], extractor["dates"]
     print(f"titles: second reader {reader_titles}/{len(docs)}, extractor {titles}/{len(docs)}")
     print(f"dates: second reader {reader_dates}/{len(stated)}, extractor {dates}/{len(stated)}")
 

@@ -138,11 +138,10 @@ def main() -> None:
         with timed() as load:
             store.keyword_search([Label.FAILURE], "load", 1)
         print(f"first keyword search (the embedded store loads its index): {load.seconds:.2f} s")
-        if args.store == "neo4j":
+        if peer is not None:  # on Neo4j: both warmed up on questions not measured
             for question in warm_up:
                 recognize(store, cache, RecognizeQuery(description=question))
-                if peer is not None:
-                    peer(question)
+                peer(question)
 
         lines = {
             "recognize": "recognize, new question (encoding included)",

@@ -45,6 +45,7 @@ from lessons.ingest.sentences import (
     looks_like_task,
     outcome_of,
     rule_name,
+    says_what_to_do,
     sets_rule,
     split_sentences,
     states_a_cause,
@@ -681,13 +682,6 @@ def read_items(sections: Iterable[Section]) -> _Items:
     return items
 
 
-_DIRECTIVE = re.compile(
-    r"\b(should|must|need(s|ed)? to|ha(ve|s) to|will|always|never|every|make sure|ensure"
-    r"|do ?n[o']t|avoid|prefer|require[sd]?)\b",
-    re.IGNORECASE,
-)
-
-
 def _practices_from_rules(items: _Items) -> None:
     """Lessons and actions that set a lasting rule become practices too, linked to the lesson
     (`adopted_as`) or action (`implements`) they came from."""
@@ -697,7 +691,7 @@ def _practices_from_rules(items: _Items) -> None:
             if link in item:
                 continue  # the document says what it was adopted as (a table column)
             text = item["text"]
-            if not sets_rule(text) or (kind == "lessons" and not _DIRECTIVE.search(text)):
+            if not sets_rule(text) or (kind == "lessons" and not says_what_to_do(text)):
                 continue
             name = rule_name(text)
             if name.lower() not in known:

@@ -254,6 +254,19 @@ def sets_rule(text: str) -> bool:
     return cue_kind(text) == "practice" or bool(_RULE.search(text))
 
 
+_DIRECTIVE = re.compile(
+    r"\b(should|must|need(s|ed)? to|ha(ve|s) to|will|always|never|every|make sure|ensure"
+    r"|do ?n[o']t|avoid|prefer|require[sd]?)\b",
+    re.IGNORECASE,
+)
+
+
+def says_what_to_do(text: str) -> bool:
+    """A sentence that tells what to do ("should", "must", "every", "always", ...), as a
+    lesson must to set a rule; one that only mentions a limit or a test does not."""
+    return bool(_DIRECTIVE.search(text))
+
+
 _RULE_LEAD = re.compile(
     r"^(we (should|must|need|will|have)( to)?|(it is|it's) (necessary|important) to|"
     r"(an|one|another) (idea|option|suggestion) (would be|is|was|could be) to|it would be "
