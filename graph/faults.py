@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 FAULT_AT_COMMIT = "LESSONS_FAULT_AT_COMMIT"
 SIGNALS = {"kill": signal.SIGKILL, "interrupt": signal.SIGINT}
@@ -32,3 +34,7 @@ def committed() -> None:
     name, _, at = fault.partition(":")
     if _commits == int(at):
         os.kill(os.getpid(), SIGNALS[name])
+        if threading.current_thread() is not threading.main_thread():
+            # The main thread runs Python's signal handlers: give it the moment a person's
+            # Ctrl-C would have had before the committing thread goes on to its next write.
+            time.sleep(0.2)

@@ -3,8 +3,9 @@
 A document whose bytes have not changed since its last import is skipped without parsing.
 A changed document replaces everything it said before. A bad document is reported with
 its path, line (where known) and reason, and the others are still imported. Documents are
-handled in chunks: their texts are encoded together (the model is much faster in batches)
-and written a few dozen per transaction (a commit per document would cost Neo4j more than
+handled in chunks: their texts are encoded together (the model is much faster in batches),
+while a worker thread parses the next chunk and writes the one before, and they are written
+a few dozen per transaction (a commit per document would cost Neo4j more than
 the writes); if a transaction fails, its documents are written one by one, so only the bad
 one is lost.
 
@@ -20,6 +21,7 @@ import glob
 import hashlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -441,14 +443,12 @@ def ingest(
         report.interrupted = report.interrupted or (stop is not None and stop())
         return report.interrupted
 
-    for start in range(0, len(sources), chunk_size):
-        if stopping():
-            break
-        chunk = sources[start : start + chunk_size]
+    def prepare(chunk: Sequence[Source]) -> list[_Parsed]:
+        """Parse and build a chunk; report the files that are unchanged or bad (or, in a dry
+        run, all of them). Returns the documents to encode and write."""
         known = _known_documents(store, [s.document_id("") for s in chunk if s.path])
         outcomes = [importer.parse(source, known) for source in chunk]
-        parsed = [o for o in outcomes if isinstance(o, _Parsed)]
-        built = importer.build(parsed)
+        built = importer.build([o for o in outcomes if isinstance(o, _Parsed)])
         for outcome in outcomes:  # unchanged, or could not be read, parsed or built
             if isinstance(outcome, FileResult):
                 finish(outcome)
@@ -458,18 +458,44 @@ def ingest(
             for item in built:
                 item.result.status = FileStatus.CHECKED
                 finish(item.result)
-            continue
-        if built:
-            report.texts_embedded += importer.encode(built)
-            report.merges.extend(importer.resolver.resolve([_graph(item) for item in built]))
-            importer.add_recurrences(built)
-            for begin in range(0, len(built), write_batch):
-                if stopping():
-                    break
-                batch = built[begin : begin + write_batch]
-                importer.write(batch)
-                for item in batch:
-                    finish(item.result)
+            return []
+        return built
+
+    def write(built: list[_Parsed]) -> None:
+        report.merges.extend(importer.resolver.resolve([_graph(item) for item in built]))
+        importer.add_recurrences(built)
+        for begin in range(0, len(built), write_batch):
+            if stopping():
+                break
+            batch = built[begin : begin + write_batch]
+            importer.write(batch)
+            for item in batch:
+                finish(item.result)
+
+    # The store's side (parse, build, write) runs in one worker thread, in order, while this
+    # thread encodes: the pipeline's own work overlaps the model's. The encoding stays in this
+    # thread, so that a second Ctrl-C stops it at once.
+    chunks = [sources[i : i + chunk_size] for i in range(0, len(sources), chunk_size)]
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lessons-import")
+    try:
+        writing: Future[None] | None = None
+        preparing = worker.submit(prepare, chunks[0]) if chunks else None
+        for index in range(len(chunks)):
+            assert preparing is not None
+            built = preparing.result()
+            if index + 1 < len(chunks) and not stopping():
+                preparing = worker.submit(prepare, chunks[index + 1])
+            if built and not stopping():
+                report.texts_embedded += importer.encode(built)
+            if writing is not None:
+                writing.result()  # the chunk before this one is written, or its error raised
+            if stopping():
+                break
+            writing = worker.submit(write, built) if built else None
+        if writing is not None:
+            writing.result()
+    finally:
+        worker.shutdown(cancel_futures=True)  # waits for the task under way, if any
     if report.interrupted:
         return report  # the next run links what this one did not get to
     imported = {
