@@ -49,6 +49,7 @@ from lessons.ingest.sentences import (
     sets_rule,
     split_sentences,
     states_a_cause,
+    without_lead_in,
 )
 
 __all__ = ["clean_inline", "load_yaml", "normalise_heading", "parse_markdown"]
@@ -501,7 +502,11 @@ def _name_and_description(text: str) -> tuple[str, str | None]:
     """`Name: description`, or a concise name and the whole text."""
     head, sep, tail = text.partition(": ")
     if sep and len(head) <= 80 and not re.search(r"[.!?]", head):
-        return head.strip(), tail.strip() or None
+        # A sentence in this form ("The root cause was X: details") is named by what it names.
+        name = without_lead_in(head.strip())
+        if name != head.strip():
+            name = name[:1].upper() + name[1:]
+        return name, tail.strip() or None
     name = concise_name(text)
     return name, (text if text.rstrip(".") != name else None)
 

@@ -305,7 +305,8 @@ _LEAD_IN = re.compile(
     r"thus|then|additionally|also|finally|unfortunately)\W+|^(the |this |our )?(root |underlying"
     r" |primary |main |direct |ultimate )?(cause|reason|trigger|problem|issue)s?( of| for)? "
     r"(this|the|our)? ?(incident|outage|issue|problem|failure|disruption|event)?\s*(was|is|were|"
-    r"are|has been)?\s*(that|:|-|–)?\s*|^(this|it|the (incident|outage|issue|problem|failure|"
+    r"are|has been)?\s*((identified|found|determined|confirmed) (as|to be)\s+)?(that|:|-|–)?\s*"
+    r"|^(this|it|the (incident|outage|issue|problem|failure|"
     r"disruption))\s+(was|is|were)\s+(mainly |primarily |ultimately |directly )?(caused|"
     r"triggered|due)\s+(by|to)\s+(the fact that\s+)?|^(caused|triggered) by\s+|^due to\s+"
     r"|^because( of)?\s+|^(a|an) (combination|series) of\s+",
@@ -369,17 +370,24 @@ def _cut(words: list[str]) -> str:
     return " ".join(words)
 
 
+def without_lead_in(text: str) -> str:
+    """`text` without the words that only announce it ("The root cause was", "Ultimately,",
+    "This was caused by"), as long as two words are left."""
+    for _ in range(3):  # lead-ins can come in a row ("Ultimately, the root cause was ...")
+        stripped = _LEAD_IN.sub("", text, count=1).strip()
+        if stripped == text or len(_WORDS.findall(stripped)) < 2:
+            break
+        text = stripped
+    return text
+
+
 def concise_name(text: str, *, max_words: int = MAX_NAME_WORDS) -> str:
     """A short name for what a sentence states: lead-ins ("The root cause was", "This was
     caused by") and asides in parentheses dropped, the cause of "X because Y" taken, the first
     clause kept if it says enough, at most `max_words` words."""
     sentence = split_sentences(text)[0] if text.strip() else text
     sentence = re.sub(r"\s*\([^)]*\)", "", sentence).strip().rstrip(".!?:;,").strip()
-    for _ in range(3):  # lead-ins can come in a row ("Ultimately, the root cause was ...")
-        stripped = _LEAD_IN.sub("", sentence, count=1).strip()
-        if stripped == sentence or len(_WORDS.findall(stripped)) < 2:
-            break
-        sentence = stripped
+    sentence = without_lead_in(sentence)
     effect_first = _EFFECT_CAUSE.search(sentence)
     if effect_first and len(_WORDS.findall(sentence[effect_first.end() :])) >= 3:
         sentence = sentence[effect_first.end() :]  # "X failed because Y" -> Y

@@ -142,6 +142,10 @@ def test_a_tested_hypothesis_has_the_outcome_its_words_say(sentence: str, outcom
             "A config push that removed every DNS record",
         ),
         (
+            "The root cause was identified as two conflicting ACL policies on one bucket.",
+            "Two conflicting ACL policies on one bucket",
+        ),
+        (
             "Their credentials had expired for security reasons, and the status page was hosted "
             "on the very services that were down.",
             "Their credentials had expired for security reasons",
@@ -382,3 +386,14 @@ def test_steps_after_prose_that_names_the_cause_describe_it() -> None:
     assert cause.name == "A race between two deploys"
     assert cause.description is not None and "starts it again" in cause.description
     assert cause.source is not None and (cause.source.line_start, cause.source.line_end) == (4, 7)
+
+
+@pytest.mark.parametrize("section", ["Summary", "Root cause"])
+def test_a_sentence_with_a_colon_is_named_by_what_it_names_not_its_lead_in(section: str) -> None:
+    record = parse(
+        f"# T\n\n## {section}\n"
+        "The root cause was thread pool starvation in the dispatcher: blocking calls held "
+        "every worker thread.\n"
+    )
+    assert [c.name for c in record.causes] == ["Thread pool starvation in the dispatcher"]
+    assert record.causes[0].description == "blocking calls held every worker thread."
