@@ -316,6 +316,7 @@ DRY_RUN_KINDS = (
     ("went_well", "went well"),
 )
 DRY_RUN_ITEMS = 3  # items shown per kind
+MERGES_SHOWN = 20  # merges an import lists one by one; the rest are counted
 
 
 def _print_dry_run(report: IngestReport) -> None:
@@ -411,11 +412,18 @@ def _print_summary(report: IngestReport, missing: list[str], err: Console) -> No
             "which is not imported yet; the link is made when it is.",
             highlight=False,
         )
-    for merge in report.merges:
+    merges = {(m.alias, m.entity_id): m for m in report.merges}  # one line per name merged
+    for merge in list(merges.values())[:MERGES_SHOWN]:
         err.print(
             f"[cyan]merged[/cyan] {escape(repr(merge.alias))} into "
             f"{escape(repr(merge.entity_name))} ({escape(merge.entity_id)}); undo with "
             f"`lessons unmerge {escape(merge.entity_id)} {escape(repr(merge.alias))}`",
+            highlight=False,
+        )
+    if len(merges) > MERGES_SHOWN:
+        err.print(
+            f"[cyan]merged[/cyan] {len(merges) - MERGES_SHOWN} more names into entities named "
+            "otherwise: `lessons show ID` lists an entity's aliases, and `--json` every merge.",
             highlight=False,
         )
     parts = [f"{report.count(s)} {s.value}" for s in FileStatus if report.count(s)]

@@ -188,3 +188,24 @@ def test_neo4j_errors_say_what_was_tried(
     result = lessons("--store", f"bolt://127.0.0.1:{closed_port}", "stats")
     assert result.exit_code == 1
     assert f"cannot reach Neo4j at bolt://127.0.0.1:{closed_port}" in result.stderr
+
+
+def test_an_import_lists_the_first_merges_and_counts_the_rest() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lessons.graph.resolution import Merge
+    from lessons.ingest.pipeline import IngestReport
+
+    report = IngestReport()
+    report.merges = [
+        Merge(f"document:{n}", f"name {n}", f"cause:entity-{n}", f"Entity {n}")
+        for n in range(cli_main.MERGES_SHOWN + 5)
+    ]
+    out = StringIO()
+    cli_main._print_summary(report, [], Console(file=out, width=400))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == cli_main.MERGES_SHOWN + 1
+    assert lines[0].startswith("merged 'name 0' into 'Entity 0' (cause:entity-0)")
+    assert lines[-1].startswith("merged 5 more names into entities named otherwise")

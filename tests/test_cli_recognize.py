@@ -74,9 +74,11 @@ def test_unmerge_splits_an_alias_and_explains_mistakes(lessons, tmp_path: Path) 
             f"---\nid: inc-{name}\ntitle: Down {name}\n---\n"
             f"## Summary\nDown.\n\n## Root cause\n- {cause}\n"
         )
-    imported = lessons("ingest", str(tmp_path / "a.md"), str(tmp_path / "b.md"))
+    (tmp_path / "c.md").write_text((tmp_path / "b.md").read_text().replace("inc-b", "inc-c"))
+    imported = lessons("ingest", *(str(tmp_path / f"{name}.md") for name in "abc"))
     assert imported.exit_code == 0
-    assert "merged 'database connection-pool exhaustion' into" in imported.stderr
+    # Two documents merged that name: the import says so once.
+    assert imported.stderr.count("merged 'database connection-pool exhaustion' into") == 1
     wrong = lessons("unmerge", "cause:db-connection-pool-exhausted", "no such name")
     assert wrong.exit_code == 1 and "is not an alias" in wrong.stderr
     assert "database connection-pool exhaustion" in wrong.stderr  # the hint lists the aliases
