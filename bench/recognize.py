@@ -24,7 +24,9 @@ chosen on the other folds), so the figures are not just fitted to the queries th
 `--set hadoop` asks, for each of the 125 Hadoop issues its maintainers resolved as a duplicate
 (GitBugs, ../shared/corpus/labeled/gitbugs), the duplicate's title and description against
 all 2,503 Hadoop issues imported as failures, expecting the issue it duplicates; the query's
-own issue is left out of every ranking.
+own issue is left out of every ranking. `--set seamonkey` does the same over the 1,076
+SeaMonkey issues of GitBugs (the pairs whose two issues are both there; many point at bugs of
+other Mozilla products, which are not).
 
 `--set icco` asks the 80 questions of bench/data/icco-questions.jsonl (written blind, by a
 reader given only the documents) about the 242 write-ups of
@@ -91,9 +93,15 @@ MARKDOWN_SETS = {
     "postmortems": ("docs", POSTMORTEM_QUESTIONS),
     "icco": ("icco-postmortems", ICCO_QUESTIONS),
 }
-FROZEN = ("postmortems", "hadoop")  # sets that only measure: nothing is ever fitted on them
-# Hadoop issues and the pairs its maintainers resolved as duplicates (GitBugs; see SOURCE.md).
-HADOOP = REPO.parent / "shared" / "corpus" / "labeled" / "gitbugs" / "hadoop"
+# Sets that only measure: nothing is ever fitted on them.
+FROZEN = ("postmortems", "hadoop", "seamonkey")
+# Issues of two projects and the pairs their maintainers resolved as duplicates (GitBugs; see
+# its SOURCE.md): the folder, the issues, the pairs.
+GITBUGS = REPO.parent / "shared" / "corpus" / "labeled" / "gitbugs"
+GITBUGS_SETS = {
+    "hadoop": ("hadoop", "hadoop_bugs.csv", "hadoop_bugs-combined.csv"),
+    "seamonkey": ("seamonkey", "SeaMonkey_bugs.csv", "SeaMonkey_bugs-combined.csv"),
+}
 MAX_DESCRIPTION = 2000  # characters of an issue's description kept (some are whole logs)
 sys.path.insert(0, str(REPO))
 
@@ -129,29 +137,31 @@ def corpus_records() -> list[dict[str, object]]:
     return records
 
 
-def hadoop_issues() -> tuple[list[dict[str, object]], list[Query]]:
-    """The Hadoop issues as records (id `hadoop-<issue id>`), and one query per duplicate pair
-    whose two issues are both there: the duplicate's title and description, expecting the
-    issue it duplicates (the query's own failure is left out of every ranking)."""
+def gitbugs_issues(name: str) -> tuple[list[dict[str, object]], list[Query]]:
+    """The issues of the GitBugs set `name` as records (id `<name>-<issue id>`), and one query
+    per duplicate pair whose two issues are both there: the duplicate's title and description,
+    expecting the issue it duplicates (the query's own failure is left out of every ranking).
+    A pair listed both ways is two queries."""
+    folder, issues_file, pairs_file = GITBUGS_SETS[name]
     csv.field_size_limit(10**9)
-    with (HADOOP / "hadoop_bugs.csv").open(encoding="utf-8", errors="replace") as f:
+    with (GITBUGS / folder / issues_file).open(encoding="utf-8", errors="replace") as f:
         issues = {row["Issue id"]: row for row in csv.DictReader(f)}
     records = []
     for issue_id, row in issues.items():
         description = re.sub(r"\s+", " ", row["Description"] or "").strip()[:MAX_DESCRIPTION]
         title = re.sub(r"\s+", " ", row["Summary"] or "").strip() or f"issue {issue_id}"
         records.append(
-            {"id": f"hadoop-{issue_id}", "title": title, "summary": description or title}
+            {"id": f"{name}-{issue_id}", "title": title, "summary": description or title}
         )
     queries = []
-    with (HADOOP / "hadoop_bugs-combined.csv").open() as f:
+    with (GITBUGS / folder / pairs_file).open() as f:
         for pair in csv.DictReader(f):
             duplicate, original = pair["Issue id"], pair["Duplicate id"]
             if duplicate in issues and original in issues:
                 row = issues[duplicate]
                 text = f"{row['Summary']}. {row['Description'] or ''}"[:MAX_DESCRIPTION]
                 queries.append(
-                    Query(f"hadoop-{duplicate}", re.sub(r"\s+", " ", text), (f"hadoop-{original}",))
+                    Query(f"{name}-{duplicate}", re.sub(r"\s+", " ", text), (f"{name}-{original}",))
                 )
     return records, queries
 
@@ -177,13 +187,13 @@ def leave_out(signals: Signals, failure_id: str) -> Signals:
 def import_set(name: str, store: GraphStore, embedder: Embedder, folder: Path) -> list[Query]:
     """Import the documents of the set `name` into `store` (files it writes go in `folder`);
     its questions, with the expected documents as failure ids."""
-    hadoop_queries: list[Query] = []
+    gitbugs_queries: list[Query] = []
     if name == "danluu":
         source = folder / "danluu.jsonl"
         source.write_text("\n".join(json.dumps(r) for r in corpus_records()) + "\n")
-    elif name == "hadoop":
-        records, hadoop_queries = hadoop_issues()
-        source = folder / "hadoop.jsonl"
+    elif name in GITBUGS_SETS:
+        records, gitbugs_queries = gitbugs_issues(name)
+        source = folder / f"{name}.jsonl"
         source.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     else:
         source = PUBLIC / MARKDOWN_SETS[name][0]
@@ -193,8 +203,8 @@ def import_set(name: str, store: GraphStore, embedder: Embedder, folder: Path) -
     print(f"imported {failures} failures in {clock.seconds:.1f} s")
     if name == "danluu":
         return load_queries()
-    if name == "hadoop":
-        return hadoop_queries
+    if name in GITBUGS_SETS:
+        return gitbugs_queries
     ids = {Path(r.path).name: r.failure_ids[0] for r in imported.results if r.failure_ids}
     return load_queries(MARKDOWN_SETS[name][1], ids)
 
@@ -275,12 +285,12 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "neo4j"], default="sqlite")
     parser.add_argument(
         "--set",
-        choices=["danluu", "icco", "postmortems", "hadoop"],
+        choices=["danluu", "icco", "postmortems", *GITBUGS_SETS],
         default="danluu",
         help="danluu: our queries over 190 summaries; icco: 80 blind questions over 242 "
         "write-ups (calibrated on); postmortems: 77 blind questions over the 54 real "
-        "postmortems; hadoop: 125 duplicate pairs over 2,503 Hadoop issues, leave-one-out "
-        "(these two are never calibrated on)",
+        "postmortems; hadoop: 125 duplicate pairs over 2,503 Hadoop issues, leave-one-out; "
+        "seamonkey: the same over 1,076 SeaMonkey issues (these three are never calibrated on)",
     )
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--folds", type=int, default=5)
@@ -316,7 +326,9 @@ def main() -> None:
             request = RecognizeQuery(description=query.text)
             with timed() as clock:
                 signals = all_signals_of(store, embedder, request)
-            all_signals.append(leave_out(signals, query.id) if args.set == "hadoop" else signals)
+            if args.set in GITBUGS_SETS:
+                signals = leave_out(signals, query.id)
+            all_signals.append(signals)
             first.append(clock.seconds)
             with timed() as clock:
                 all_signals_of(store, embedder, request)
