@@ -157,11 +157,12 @@ def _record(
 def print_recognition(result: Recognition) -> None:
     """The verdict, then each match with its evidence and what it taught."""
     out = Console(soft_wrap=True)
-    out.print(
-        f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/] "
-        f"(confidence {result.confidence:.2f})",
-        highlight=False,
-    )
+    verdict = f"[{VERDICT_STYLE[result.verdict]}]{result.verdict.value.upper()}[/]"
+    if result.matches:  # the verdict is read from the most confident match, not the first
+        confidences = [m.confidence for m in result.matches]
+        decisive = confidences.index(max(confidences)) + 1
+        verdict += f" (most confident: match {decisive}, {result.confidence:.2f})"
+    out.print(verdict, highlight=False)
     if not result.matches:
         out.print("No past failures yet. Import postmortems with `lessons ingest PATH`.")
         return

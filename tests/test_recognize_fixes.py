@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lessons.cli.recognize import print_recognition
 from lessons.graph.embeddings import CachingEmbedder
 from lessons.graph.facts import add_cause
 from lessons.graph.inputs import CauseLink
@@ -50,6 +51,13 @@ def test_the_verdict_comes_from_the_most_confident_match_not_the_first() -> None
     assert result.confidence == LIKELY_THRESHOLD + 0.05
     assert [m.context.failure.id for m in result.matches] == ["first", "second"]  # order kept
     assert answer([]).verdict is Verdict.NEW
+
+
+def test_the_printed_verdict_names_the_match_it_was_read_from(capsys) -> None:
+    print_recognition(answer([match("first", 0.32), match("second", LIKELY_THRESHOLD + 0.05)]))
+    first_line = capsys.readouterr().out.splitlines()[0]
+    confidence = f"{LIKELY_THRESHOLD + 0.05:.2f}"
+    assert first_line == f"LIKELY RECURRENCE (most confident: match 2, {confidence})"
 
 
 def write(folder: Path, name: str, text: str) -> Path:
