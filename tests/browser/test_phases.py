@@ -121,6 +121,9 @@ def test_clicking_a_node_of_the_graph_opens_its_page(site: Site) -> None:
     graph = page.locator("#graph[data-ready]")
     expect(graph).to_be_attached()
     graph.scroll_into_view_if_needed()
+    # Cytoscape reads where its container is when the page's scroll event reaches it, a frame
+    # later: a click before that lands where the graph was before the scroll.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     # The cause drawn farthest from any other node, so the click cannot land on a neighbour.
     cause_id, x, y = page.evaluate(
         """() => {
