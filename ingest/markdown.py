@@ -503,10 +503,7 @@ def _name_and_description(text: str) -> tuple[str, str | None]:
     head, sep, tail = text.partition(": ")
     if sep and len(head) <= 80 and not re.search(r"[.!?]", head):
         # A sentence in this form ("The root cause was X: details") is named by what it names.
-        name = without_lead_in(head.strip())
-        if name != head.strip():
-            name = name[:1].upper() + name[1:]
-        return name, tail.strip() or None
+        return without_lead_in(head.strip()), tail.strip() or None
     name = concise_name(text)
     return name, (text if text.rstrip(".") != name else None)
 

@@ -372,13 +372,15 @@ def _cut(words: list[str]) -> str:
 
 def without_lead_in(text: str) -> str:
     """`text` without the words that only announce it ("The root cause was", "Ultimately,",
-    "This was caused by"), as long as two words are left."""
+    "This was caused by"), as long as two words are left; what is left of a sentence starts
+    with a capital."""
+    kept = text
     for _ in range(3):  # lead-ins can come in a row ("Ultimately, the root cause was ...")
-        stripped = _LEAD_IN.sub("", text, count=1).strip()
-        if stripped == text or len(_WORDS.findall(stripped)) < 2:
+        stripped = _LEAD_IN.sub("", kept, count=1).strip()
+        if stripped == kept or len(_WORDS.findall(stripped)) < 2:
             break
-        text = stripped
-    return text
+        kept = stripped
+    return kept if kept == text else kept[:1].upper() + kept[1:]
 
 
 def concise_name(text: str, *, max_words: int = MAX_NAME_WORDS) -> str:
